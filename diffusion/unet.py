@@ -201,12 +201,14 @@ def count_parameters(model: nn.Module) -> int:
 
 
 def forward_flops(model: nn.Module, image_size: int, channels: int = 3, batch: int = 1) -> int:
-    """FLOPs (2 per multiply-add) of one forward pass at `batch`, counted by torch's FlopCounterMode."""
+    """FLOPs (2 per multiply-add) of the work of one forward pass over `batch` images, counted by
+    torch's FlopCounterMode (at batch >= 2, since an eval-mode UNet runs a lone image as a pair)."""
     from torch.utils.flop_counter import FlopCounterMode
 
-    x = torch.zeros(batch, channels, image_size, image_size)
-    t = torch.zeros(batch, dtype=torch.long)
+    counted = max(batch, 2)
+    x = torch.zeros(counted, channels, image_size, image_size)
+    t = torch.zeros(counted, dtype=torch.long)
     counter = FlopCounterMode(display=False)
     with counter, torch.no_grad():
         model(x, t)
-    return int(counter.get_total_flops())
+    return int(counter.get_total_flops()) * batch // counted

@@ -1,0 +1,105 @@
+"""Self-describing checkpoints: a folder with `config.json` and `model.safetensors` (EMA weights).
+
+One loader serves the app and the CLIs. Weights are read with safetensors only: nothing is unpickled.
+Every failure (missing folder or file, truncated or foreign weights, a config that does not match them)
+is one `CheckpointError` sentence naming the file.
+"""
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, fields
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+
+from .samplers import PREDICTIONS, Model, eps_model
+from .schedules import Schedule, make_schedule
+from .unet import UNet, UNetConfig
+
+CONFIG_NAME, WEIGHTS_NAME = "config.json", "model.safetensors"
+FORMAT = "anime-face-diffusion/1"
+
+
+class CheckpointError(ValueError):
+    """A checkpoint that cannot be loaded; the message says which file and why."""
+
+
+@dataclass
+class LoadedModel:
+    net: UNet
+    schedule: Schedule
+    prediction: str
+    config: dict
+    path: str
+
+    @property
+    def eps(self) -> Model:
+        """The network as the eps-predicting callable the samplers take."""
+        return eps_model(self.net, self.schedule, self.prediction)
+
+    @property
+    def image_size(self) -> int:
+        return self.net.config.image_size
+
+
+def atomic_write_bytes(path: str, data: bytes) -> None:
+    tmp = f"{path}.tmp{os.getpid()}"
+    with open(tmp, "wb") as f:
+        f.write(data)
+    os.replace(tmp, path)  # a crash or Ctrl-C mid-write never leaves a truncated file
+
+
+def atomic_save_tensors(tensors: dict[str, torch.Tensor], path: str) -> None:
+    tmp = f"{path}.tmp{os.getpid()}"
+    save_file({k: v.detach().cpu().contiguous() for k, v in tensors.items()}, tmp)
+    os.replace(tmp, path)
+
+
+def save_checkpoint(path: str, net: torch.nn.Module, unet_config: UNetConfig, schedule_name: str,
+                    timesteps: int, prediction: str, extra: dict | None = None) -> None:
+    """Write `path/config.json` and `path/model.safetensors` (the weights of `net`, e.g. the EMA)."""
+    os.makedirs(path, exist_ok=True)
+    config = {"format": FORMAT, "model": "unet", "unet": unet_config.to_dict(),
+              "schedule": {"name": schedule_name, "timesteps": timesteps}, "prediction": prediction,
+              **(extra or {})}
+    atomic_save_tensors(net.state_dict(), os.path.join(path, WEIGHTS_NAME))
+    atomic_write_bytes(os.path.join(path, CONFIG_NAME), json.dumps(config, indent=2).encode())
+
+
+def load_checkpoint(path: str, device: str | torch.device = "cpu") -> LoadedModel:
+    """Load a checkpoint folder for sampling (eval mode, channels_last)."""
+    config_path, weights_path = os.path.join(path, CONFIG_NAME), os.path.join(path, WEIGHTS_NAME)
+    if not os.path.isdir(path):
+        raise CheckpointError(f"No checkpoint folder at {path}: pass a folder holding {CONFIG_NAME} and {WEIGHTS_NAME}.")
+    for f in (config_path, weights_path):
+        if not os.path.isfile(f):
+            raise CheckpointError(f"Checkpoint {path} has no {os.path.basename(f)}; it needs {CONFIG_NAME} and "
+                                  f"{WEIGHTS_NAME} (written by train.py).")
+    try:
+        with open(config_path) as f:
+            config = json.load(f)
+        known = {fl.name for fl in fields(UNetConfig)}
+        unet_config = UNetConfig(**{k: v for k, v in config["unet"].items() if k in known})
+        schedule = make_schedule(config["schedule"]["name"], int(config["schedule"]["timesteps"]))
+        prediction = config.get("prediction", "eps")
+        if prediction not in PREDICTIONS:
+            raise ValueError(f"prediction {prediction!r} is not one of {PREDICTIONS}")
+    except (OSError, json.JSONDecodeError, KeyError, TypeError, ValueError) as e:
+        raise CheckpointError(f"{config_path} is not a valid checkpoint config ({e}).") from None
+    try:
+        state = load_file(weights_path)
+    except (SafetensorError, OSError) as e:
+        raise CheckpointError(f"{weights_path} is truncated or not a safetensors file ({e}).") from None
+    net = UNet(unet_config)
+    try:
+        net.load_state_dict(state, strict=True)
+    except RuntimeError as e:
+        first = str(e).strip().splitlines()
+        raise CheckpointError(f"{weights_path} does not match the UNet in {config_path} "
+                              f"({first[1].strip() if len(first) > 1 else first[0]}).") from None
+    net = net.eval().to(device=device, memory_format=torch.channels_last)
+    for p in net.parameters():
+        p.requires_grad_(False)
+    return LoadedModel(net, schedule, prediction, config, path)

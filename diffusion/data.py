@@ -1,0 +1,95 @@
+"""Face images from a flat folder or a .zip (the Kaggle HW6 download), decoded once into memory.
+
+33k 64x64 faces are 400 MB as uint8: holding them in RAM keeps a 2-core CPU busy with the UNet
+rather than with JPEG decoding. Unreadable files are skipped and reported, never a crash mid-run.
+"""
+from __future__ import annotations
+
+import io
+import os
+import zipfile
+from collections.abc import Callable
+
+import numpy as np
+import torch
+from PIL import Image, UnidentifiedImageError
+
+IMAGE_EXTS = (".jpg", ".jpeg", ".png")
+AUGMENTATIONS = ("none", "flip", "hw6-medium")
+
+
+def _decode(data: bytes | str, size: int) -> np.ndarray:
+    with Image.open(io.BytesIO(data) if isinstance(data, bytes) else data) as im:
+        im = im.convert("RGB")
+        if im.size != (size, size):
+            im = im.resize((size, size), Image.Resampling.BICUBIC)
+        return np.asarray(im, dtype=np.uint8)
+
+
+def list_images(path: str) -> list[str]:
+    """Image files of a flat folder (sorted) or of a zip (any depth), by extension."""
+    if not os.path.exists(path):
+        raise ValueError(f"data path {path} does not exist: pass a folder of .jpg/.png images or a .zip of them")
+    if os.path.isdir(path):
+        names = sorted(n for n in os.listdir(path) if n.lower().endswith(IMAGE_EXTS) and not n.startswith("."))
+    elif zipfile.is_zipfile(path):
+        with zipfile.ZipFile(path) as zf:
+            names = sorted(n for n in zf.namelist() if n.lower().endswith(IMAGE_EXTS)
+                           and not os.path.basename(n).startswith(".") and "__MACOSX" not in n)
+    else:
+        raise ValueError(f"data path {path} is neither a folder nor a .zip file")
+    if not names:
+        raise ValueError(f"no .jpg/.jpeg/.png images found in {path}")
+    return names
+
+
+def load_images(path: str, size: int = 64, limit: int = 0,
+                log: Callable[[str], None] | None = print) -> torch.Tensor:
+    """All images of `path` as a uint8 tensor [N, 3, size, size]; unreadable files are skipped and logged."""
+    names = list_images(path)
+    if limit:
+        names = names[:limit]
+    arrays, skipped = [], []
+    zf = zipfile.ZipFile(path) if not os.path.isdir(path) else None
+    try:
+        for name in names:
+            try:
+                src = zf.read(name) if zf else os.path.join(path, name)
+                arrays.append(_decode(src, size))
+            except (UnidentifiedImageError, OSError, ValueError, zipfile.BadZipFile) as e:
+                skipped.append(f"{name} ({type(e).__name__})")
+    finally:
+        if zf:
+            zf.close()
+    if log and skipped:
+        log(f"skipped {len(skipped)} unreadable file(s): {', '.join(skipped[:5])}{' …' if len(skipped) > 5 else ''}")
+    if not arrays:
+        raise ValueError(f"none of the {len(names)} image files in {path} could be read")
+    if log:
+        log(f"loaded {len(arrays)} images of {size}x{size} from {path}")
+    return torch.from_numpy(np.stack(arrays)).permute(0, 3, 1, 2).contiguous()
+
+
+def augment(batch: torch.Tensor, preset: str = "flip") -> torch.Tensor:
+    """uint8 [B, 3, H, W] -> float in [-1, 1], augmented per image with torch's global RNG.
+
+    hw6-medium is the HW6 code's RandomHorizontalFlip, RandomRotation(10), ColorJitter(0.25, 0.25).
+    """
+    if preset not in AUGMENTATIONS:
+        raise ValueError(f"unknown augmentation {preset!r}; allowed: {', '.join(AUGMENTATIONS)}")
+    x = batch.float() / 255.0
+    if preset in ("flip", "hw6-medium"):
+        flip = torch.rand(x.shape[0]) < 0.5
+        x = torch.where(flip[:, None, None, None], x.flip(-1), x)
+    if preset == "hw6-medium":
+        from torchvision.transforms.v2 import functional as TF
+
+        out = []
+        for img in x:
+            angle = float(torch.empty(1).uniform_(-10, 10))
+            img = TF.rotate(img, angle)
+            img = TF.adjust_brightness(img, float(torch.empty(1).uniform_(0.75, 1.25)))
+            img = TF.adjust_contrast(img, float(torch.empty(1).uniform_(0.75, 1.25)))
+            out.append(img)
+        x = torch.stack(out)
+    return x * 2 - 1

@@ -1,0 +1,48 @@
+import json
+import os
+
+import pytest
+from safetensors.torch import load_file
+
+from test_checkpoint_and_data import _write_faces
+from train import parse_args, train
+
+TINY_FLAGS = ["--image-size", "16", "--base-channels", "8", "--channel-mults", "1,2", "--attention-resolutions", "8",
+              "--batch-size", "4", "--timesteps", "50", "--sample-every", "1000", "--log-every", "1",
+              "--sample-seeds", "4", "--no-progress", "--warmup-steps", "2", "--threads", "1"]
+
+
+@pytest.fixture(scope="module")
+def faces(tmp_path_factory):
+    folder = str(tmp_path_factory.mktemp("faces"))
+    _write_faces(folder, n=12, size=16)
+    return folder
+
+
+def test_resume_continues_exactly(tmp_path, faces):
+    straight, split = str(tmp_path / "straight"), str(tmp_path / "split")
+    train(parse_args(["--data", faces, "--out", straight, "--max-steps", "6", "--save-every", "6", *TINY_FLAGS]))
+    train(parse_args(["--data", faces, "--out", split, "--max-steps", "3", "--save-every", "3", *TINY_FLAGS]))
+    train(parse_args(["--data", faces, "--out", split, "--resume", "--max-steps", "6", "--save-every", "3",
+                      "--no-progress", "--log-every", "1"]))
+    a, b = load_file(os.path.join(straight, "model.safetensors")), load_file(os.path.join(split, "model.safetensors"))
+    assert a.keys() == b.keys() and all((a[k] == b[k]).all() for k in a), "resumed EMA weights differ"
+    sa = load_file(os.path.join(straight, "training_state", "state.safetensors"))
+    sb = load_file(os.path.join(split, "training_state", "state.safetensors"))
+    assert all((sa[k] == sb[k]).all() for k in sa if k.startswith(("model.", "opt.")))
+    cfg = json.load(open(os.path.join(split, "config.json")))
+    assert cfg["steps_trained"] == 6 and cfg["weights"] == "EMA" and cfg["prediction"] == "v"
+    rows = [json.loads(r) for r in open(os.path.join(split, "log.jsonl"))]
+    assert [r["step"] for r in rows] == [1, 2, 3, 4, 5, 6]
+    assert os.path.exists(os.path.join(split, "loss.png"))
+    assert os.path.exists(os.path.join(split, "samples", "step_000006.png"))
+
+
+def test_bad_flags_and_data(tmp_path):
+    with pytest.raises(SystemExit):
+        parse_args(["--augment", "mixup"])
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ValueError, match="no .jpg"):
+        train(parse_args(["--data", str(tmp_path / "empty"), "--out", str(tmp_path / "o"), *TINY_FLAGS]))
+    with pytest.raises(SystemExit, match="no training state"):
+        train(parse_args(["--out", str(tmp_path / "none"), "--resume", *TINY_FLAGS]))
