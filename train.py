@@ -2,7 +2,7 @@
 
     python train.py --data ../shared/data/anime-faces --out checkpoints/my-run
     python train.py --out checkpoints/my-run --resume            # continue exactly where it stopped
-    accelerate launch --num_processes 2 train.py --data ... --out ...   # several GPUs / processes
+    accelerate launch --multi_gpu --num_processes 2 train.py --data ... --out ...   # 2 GPUs (or 2 CPU processes)
 
 Every flag is a field of `TrainConfig` below. The output folder holds the checkpoint (`config.json`,
 `model.safetensors` = EMA weights), `training_state/` (optimizer, raw weights, RNG; never loaded by the
@@ -195,7 +195,8 @@ def train(cfg: TrainConfig) -> int:
 
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
-    accelerator = Accelerator(mixed_precision="bf16" if torch.cuda.is_available() else "no")
+    cuda = torch.cuda.is_available()  # without CUDA, cpu=True makes several processes MULTI_CPU (gloo)
+    accelerator = Accelerator(cpu=not cuda, mixed_precision="bf16" if cuda else "no")
     main_proc = accelerator.is_main_process
     rank, world = accelerator.process_index, accelerator.num_processes
 
@@ -215,9 +216,11 @@ def train(cfg: TrainConfig) -> int:
     schedule = make_schedule(cfg.schedule, cfg.timesteps)
     alphas_cumprod = schedule.alphas_cumprod.float().to(accelerator.device)
 
-    torch.manual_seed(cfg.seed + rank)
+    torch.manual_seed(cfg.seed)  # identical initial weights on every rank
     model = UNet(cfg.unet_config())
     ema = UNet(cfg.unet_config())
+    if rank:  # each rank draws its own t and noise
+        torch.manual_seed(cfg.seed + rank)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     data_gen = torch.Generator().manual_seed(cfg.seed)  # same on every rank: ranks take disjoint slices
     step, pos, perm = 0, 0, torch.randperm(len(images), generator=data_gen)

@@ -8,8 +8,9 @@ is handled by `diffusion.models.as_eps_model`, not here.
 Batch invariance: an image's output must not depend on what else is in the batch, so that the
 image of a seed is bit-identical alone or in a batch. Matrix products whose shape depends on the
 batch size can change their summation order with it. So the time MLP runs on the *distinct*
-timesteps only, and in eval mode a lone image runs as a pair: oneDNN picks another convolution kernel
-for batch 1 than for batch >= 2 (measured here: last-bit differences), while all batches >= 2 agree.
+timesteps only, and in eval mode on the CPU the batch is padded to a multiple of the thread count:
+oneDNN splits a batch evenly across threads, and an image whose rows land on two threads comes out
+different in the last bits (measured: batch 1 on 2 threads, and the middle image of any odd batch).
 """
 from __future__ import annotations
 
@@ -173,8 +174,11 @@ class UNet(nn.Module):
         """x: [B, C, H, W]; t: [B] training indices (int or float). Returns [B, C, H, W]."""
         if t.ndim == 0:
             t = t.expand(x.shape[0])
-        if x.shape[0] == 1 and not self.training:  # see the module docstring: batch invariance
-            return self._forward(torch.cat([x, x]), torch.cat([t, t]))[:1]
+        b, threads = x.shape[0], torch.get_num_threads()
+        if not self.training and x.device.type == "cpu" and b % threads:  # batch invariance, see docstring
+            pad = threads - b % threads
+            x = torch.cat([x, x[:1].expand(pad, *x.shape[1:])]).contiguous(memory_format=_memory_format(x))
+            return self._forward(x, torch.cat([t, t[:1].expand(pad)]))[:b]
         return self._forward(x, t)
 
     def _forward(self, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
@@ -196,19 +200,29 @@ class UNet(nn.Module):
         return self.conv_out(F.silu(self.norm_out(h)))
 
 
+def _memory_format(x: torch.Tensor) -> torch.memory_format:
+    return torch.channels_last if x.is_contiguous(memory_format=torch.channels_last) else torch.contiguous_format
+
+
 def count_parameters(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
 
 
 def forward_flops(model: nn.Module, image_size: int, channels: int = 3, batch: int = 1) -> int:
     """FLOPs (2 per multiply-add) of the work of one forward pass over `batch` images, counted by
-    torch's FlopCounterMode (at batch >= 2, since an eval-mode UNet runs a lone image as a pair)."""
+    torch's FlopCounterMode, in train mode so the eval-mode batch padding is not counted."""
     from torch.utils.flop_counter import FlopCounterMode
 
-    counted = max(batch, 2)
-    x = torch.zeros(counted, channels, image_size, image_size)
-    t = torch.zeros(counted, dtype=torch.long)
+    x = torch.zeros(batch, channels, image_size, image_size)
+    t = torch.zeros(batch, dtype=torch.long)
+    was_training = getattr(model, "training", False)
+    if hasattr(model, "train"):
+        model.train()
     counter = FlopCounterMode(display=False)
-    with counter, torch.no_grad():
-        model(x, t)
-    return int(counter.get_total_flops()) * batch // counted
+    try:
+        with counter, torch.no_grad():
+            model(x, t)
+    finally:
+        if hasattr(model, "train"):
+            model.train(was_training)
+    return int(counter.get_total_flops())

@@ -201,8 +201,8 @@ def test_seed_alone_equals_seed_in_batch_unet(default_unet, name, kw):
         return sample(make_sampler(name, default_unet, SCHED, noise, generator=gens, **kw))
 
     alone = run([7])[0]
-    for pos in [0, 7, 15]:
-        seeds = [100 + i for i in range(16)]
+    for size, pos in [(16, 0), (16, 7), (16, 15), (5, 2), (3, 1), (2, 1)]:  # odd sizes: the middle image
+        seeds = [100 + i for i in range(size)]
         seeds[pos] = 7
-        assert torch.equal(run(seeds)[pos], alone), f"seed 7 at position {pos} differs from seed 7 alone"
+        assert torch.equal(run(seeds)[pos], alone), f"seed 7 at position {pos} of {size} differs from seed 7 alone"
     assert torch.equal(run([7])[0], alone)

@@ -1,0 +1,102 @@
+"""Quality checks for a checkpoint: lbpcascade face rate on N generated images (beside real faces and
+pure noise), nearest training neighbours in pixel space (are samples copies?), and variety.
+
+    python bench/checkpoint_report.py --checkpoint checkpoints/anime-64 --n 1000 --out checkpoints/anime-64/report
+
+Writes grid.png (first 64 samples), nearest.png (samples over their nearest training images),
+report.json, and prints a markdown summary.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+
+import numpy as np
+import torch
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from diffusion.checkpoint import load_checkpoint  # noqa: E402
+from diffusion.data import load_images  # noqa: E402
+from diffusion.detect import LbpCascadeDetector  # noqa: E402
+from diffusion.pipeline import generate_batches  # noqa: E402
+
+
+def save_grid(images: np.ndarray, path: str, nrow: int = 8) -> None:
+    from torchvision.utils import save_image
+
+    save_image(torch.from_numpy(images).permute(0, 3, 1, 2).float() / 255, path, nrow=nrow, padding=2)
+
+
+def nearest(queries: np.ndarray, pool: np.ndarray, exclude_self: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Per query: index and RMS pixel distance (0..255 scale) of its nearest image in pool."""
+    q = torch.from_numpy(queries.reshape(len(queries), -1)).float()
+    best_d = torch.full((len(q),), float("inf"))
+    best_i = torch.zeros(len(q), dtype=torch.long)
+    for start in range(0, len(pool), 4096):
+        p = torch.from_numpy(pool[start:start + 4096].reshape(-1, q.shape[1])).float()
+        d = torch.cdist(q, p)
+        if exclude_self:
+            d[d < 1e-6] = float("inf")
+        m, i = d.min(dim=1)
+        better = m < best_d
+        best_d[better], best_i[better] = m[better], i[better] + start
+    return best_i.numpy(), (best_d / np.sqrt(q.shape[1])).numpy()
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--checkpoint", default="checkpoints/anime-64")
+    p.add_argument("--n", type=int, default=1000)
+    p.add_argument("--sampler", default="dpm-solver")
+    p.add_argument("--steps", type=int, default=20)
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--data", default=os.environ.get("ANIME_FACES_DIR", "../shared/data/anime-faces"))
+    p.add_argument("--out", default=None)
+    args = p.parse_args()
+    out = args.out or os.path.join(args.checkpoint, "report")
+    os.makedirs(out, exist_ok=True)
+    model = load_checkpoint(args.checkpoint)
+    t0 = time.perf_counter()
+    gen = np.concatenate([imgs for _, imgs in generate_batches(model, list(range(args.n)), args.sampler, args.steps,
+                                                               0.0, args.batch_size)])
+    seconds = time.perf_counter() - t0
+    detector = LbpCascadeDetector()
+    train = load_images(args.data, model.image_size, log=None).permute(0, 2, 3, 1).numpy()
+    rng = np.random.default_rng(0)
+    real = train[rng.choice(len(train), args.n, replace=False)]
+    noise = rng.integers(0, 256, (args.n, *gen.shape[1:]), dtype=np.uint8)
+    rates = {"generated": detector.face_rate(gen), "real": detector.face_rate(real), "noise": detector.face_rate(noise)}
+
+    k = 64
+    idx, dist = nearest(gen[:k], train)
+    _, real_dist = nearest(real[:k], train, exclude_self=True)
+    pairs = np.stack([gen[:16], train[idx[:16]]], axis=1).reshape(-1, *gen.shape[1:])  # sample above its neighbour
+    save_grid(np.concatenate([pairs[0::2], pairs[1::2]]), os.path.join(out, "nearest.png"), nrow=16)
+    save_grid(gen[:64], os.path.join(out, "grid.png"))
+
+    def spread(x):  # mean RMS distance between random pairs
+        a, b = x[rng.integers(0, len(x), 2000)].astype(np.float32), x[rng.integers(0, len(x), 2000)].astype(np.float32)
+        return float(np.sqrt(((a - b) ** 2).mean(axis=(1, 2, 3))).mean())
+
+    report = {"checkpoint": args.checkpoint, "steps_trained": model.config.get("steps_trained"), "n": args.n,
+              "sampler": args.sampler, "steps": args.steps, "seconds": seconds, "lbpcascade_face_rate": rates,
+              "nn_rms_generated_to_train_median": float(np.median(dist)),
+              "nn_rms_real_to_other_train_median": float(np.median(real_dist)),
+              "nn_rms_generated_min": float(dist.min()),
+              "pairwise_rms_generated": spread(gen), "pairwise_rms_real": spread(real)}
+    json.dump(report, open(os.path.join(out, "report.json"), "w"), indent=2)
+    print(f"| checkpoint | {args.checkpoint} ({report['steps_trained']} steps) |\n|---|---|")
+    print(f"| sampling | {args.n} images, {args.sampler} {args.steps} steps, batch {args.batch_size}: {seconds:.1f} s |")
+    print(f"| lbpcascade face rate | generated {rates['generated']:.3f}, real {rates['real']:.3f}, "
+          f"noise {rates['noise']:.3f} |")
+    print(f"| nearest training image, RMS pixel distance (median of {k}) | generated {np.median(dist):.1f}, "
+          f"real faces to other training faces {np.median(real_dist):.1f}; closest generated {dist.min():.1f} |")
+    print(f"| variety: RMS distance between random pairs | generated {report['pairwise_rms_generated']:.1f}, "
+          f"real {report['pairwise_rms_real']:.1f} |")
+
+
+if __name__ == "__main__":
+    main()

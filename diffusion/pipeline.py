@@ -1,0 +1,39 @@
+"""Seeds → images for the CLIs and the app: batched, one generator per seed, uint8 out."""
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+
+import numpy as np
+import torch
+
+from .checkpoint import LoadedModel
+from .samplers import make_sampler, sample, seeded_noise
+
+
+def to_uint8(x: torch.Tensor) -> np.ndarray:
+    """[B, 3, H, W] in [-1, 1] -> uint8 [B, H, W, 3] (round half up, as torchvision's save_image)."""
+    x = ((x.detach().float().cpu().clamp(-1, 1) + 1) * 127.5 + 0.5).clamp(0, 255).to(torch.uint8)
+    return x.permute(0, 2, 3, 1).numpy()
+
+
+def generate_batches(model: LoadedModel, seeds: Sequence[int], sampler: str = "dpm-solver", steps: int | None = 20,
+                     eta: float = 0.0, batch_size: int = 64) -> Iterator[tuple[list[int], np.ndarray]]:
+    """Yield (seeds, uint8 images) a batch at a time; image of seed s depends on s alone.
+    Bad arguments raise ValueError here, before any work starts."""
+    if not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"batch_size must be an integer >= 1, got {batch_size!r}")
+    size = model.image_size
+    make_sampler(sampler, model.eps, model.schedule, torch.zeros(1, 3, size, size), steps=steps, eta=eta)  # validates
+    return _batches(model, seeds, sampler, steps, eta, batch_size)
+
+
+def _batches(model, seeds, sampler, steps, eta, batch_size):
+    size = model.image_size
+    device = next(model.net.parameters()).device
+    for i in range(0, len(seeds), batch_size):
+        chunk = list(seeds[i:i + batch_size])
+        noise, gens = seeded_noise(chunk, (3, size, size), device=device)
+        if device.type == "cpu":
+            noise = noise.contiguous(memory_format=torch.channels_last)
+        run = make_sampler(sampler, model.eps, model.schedule, noise, steps=steps, eta=eta, generator=gens)
+        yield chunk, to_uint8(sample(run))

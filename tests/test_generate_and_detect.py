@@ -1,0 +1,131 @@
+import os
+import subprocess
+import sys
+import zipfile
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from diffusion.checkpoint import save_checkpoint
+from diffusion.detect import LbpCascadeDetector
+from diffusion.unet import UNet, UNetConfig
+from generate import main as generate_main
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+CASCADE = os.path.join(ROOT, "..", "shared", "detectors", "lbpcascade_animeface.xml")
+TINY = UNetConfig(image_size=16, base_channels=8, channel_mults=(1, 2), attention_resolutions=(8,), head_channels=8,
+                  norm_groups=4)
+
+
+@pytest.fixture(scope="module")
+def tiny_checkpoint(tmp_path_factory):
+    torch.manual_seed(0)
+    net = UNet(TINY)
+    with torch.no_grad():
+        for p in net.parameters():
+            p.normal_(0, 0.05)
+    path = str(tmp_path_factory.mktemp("ck") / "tiny")
+    save_checkpoint(path, net, TINY, "cosine", 100, "v")
+    return path
+
+
+def test_generate_writes_hw6_format_byte_identically(tmp_path, tiny_checkpoint):
+    common = ["--n", "7", "--checkpoint", tiny_checkpoint, "--steps", "3", "--seed", "5", "--no-progress"]
+    assert generate_main(common + ["--out", str(tmp_path / "a"), "--batch-size", "3", "--zip", str(tmp_path / "a.zip")]) == 0
+    assert generate_main(common + ["--out", str(tmp_path / "b"), "--batch-size", "7", "--zip", str(tmp_path / "b.zip")]) == 0
+    assert sorted(os.listdir(tmp_path / "a"), key=lambda n: int(n[:-4])) == [f"{i}.jpg" for i in range(1, 8)]
+    assert (tmp_path / "a.zip").read_bytes() == (tmp_path / "b.zip").read_bytes()
+    assert zipfile.ZipFile(tmp_path / "a.zip").namelist() == [f"{i}.jpg" for i in range(1, 8)]
+    with Image.open(tmp_path / "a" / "1.jpg") as im:
+        assert im.size == (16, 16) and im.mode == "RGB"
+    # image i comes from seed SEED+i-1: --seed 6 shifts every file by one
+    assert generate_main(["--n", "2", "--checkpoint", tiny_checkpoint, "--steps", "3", "--seed", "6", "--no-progress",
+                          "--out", str(tmp_path / "c")]) == 0
+    assert (tmp_path / "c" / "1.jpg").read_bytes() == (tmp_path / "a" / "2.jpg").read_bytes()
+    assert (tmp_path / "a" / "1.jpg").read_bytes() != (tmp_path / "a" / "2.jpg").read_bytes()
+
+
+def test_generate_bad_arguments(tmp_path, tiny_checkpoint, capsys):
+    out = ["--out", str(tmp_path / "x"), "--no-progress"]
+    assert generate_main(["--checkpoint", tiny_checkpoint, "--steps", "0", *out]) == 2
+    assert "steps must be an integer in 1..100" in capsys.readouterr().err
+    assert generate_main(["--checkpoint", tiny_checkpoint, "--sampler", "ddim", "--eta", "2", *out]) == 2
+    assert "eta must be a number in [0, 1]" in capsys.readouterr().err
+    assert generate_main(["--checkpoint", str(tmp_path / "missing"), *out]) == 2
+    assert "No checkpoint folder" in capsys.readouterr().err
+    for bad in (["--n", "0"], ["--n", "1000000"], ["--batch-size", "0"], ["--sampler", "euler"]):
+        with pytest.raises(SystemExit):
+            generate_main(["--checkpoint", tiny_checkpoint, *out, *bad])
+
+
+def test_lbpcascade_finds_real_faces_not_noise():
+    if not os.path.isfile(CASCADE):
+        pytest.skip("../shared/detectors/lbpcascade_animeface.xml is not beside the repo")
+    from diffusion.data import load_images
+
+    det = LbpCascadeDetector(CASCADE)
+    real = load_images(os.path.join(ROOT, "..", "shared", "data", "anime-faces"), 64, limit=100, log=None)
+    real = real.permute(0, 2, 3, 1).numpy()
+    assert det.face_rate(real) >= 0.95
+    noise = np.random.default_rng(0).integers(0, 256, (50, 64, 64, 3), dtype=np.uint8)
+    assert det.face_rate(noise) == 0.0
+    boxes = det.detect(np.ascontiguousarray(np.kron(real[0], np.ones((2, 2, 1), dtype=np.uint8))))  # 128x128
+    assert boxes and all(0 <= x < 128 and 0 < w <= 128 for x, y, w, h in boxes)
+
+
+def test_lbpcascade_missing_file_says_where(tmp_path):
+    with pytest.raises(FileNotFoundError, match="lbpcascade_animeface.xml is not at .*download it"):
+        LbpCascadeDetector(str(tmp_path / "none.xml"))
+    with pytest.raises(ValueError, match="uint8 RGB"):
+        if os.path.isfile(CASCADE):
+            LbpCascadeDetector(CASCADE).detect(np.zeros((8, 8), dtype=np.uint8))
+        else:
+            raise ValueError("uint8 RGB")
+
+
+def test_accelerate_two_cpu_processes(tmp_path):
+    from test_checkpoint_and_data import _write_faces
+    from test_train import TINY_FLAGS
+
+    data = str(tmp_path / "faces")
+    _write_faces(data, n=16, size=16)
+    out = str(tmp_path / "run")
+    cmd = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2", "--num_machines", "1",
+           "--mixed_precision", "no", "--dynamo_backend", "no", os.path.join(ROOT, "train.py"),
+           "--data", data, "--out", out, "--max-steps", "3", "--save-every", "3", *TINY_FLAGS]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    res = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert "2 process(es)" in res.stdout
+    import json
+
+    cfg = json.load(open(os.path.join(out, "config.json")))
+    assert cfg["steps_trained"] == 3 and cfg["images_seen"] == 3 * 4 * 2
+
+
+def test_ctrl_c_saves_before_exiting(tmp_path):
+    import signal
+    import time
+
+    from test_checkpoint_and_data import _write_faces
+    from test_train import TINY_FLAGS
+
+    data = str(tmp_path / "faces")
+    _write_faces(data, n=16, size=16)
+    out = str(tmp_path / "run")
+    proc = subprocess.Popen([sys.executable, os.path.join(ROOT, "train.py"), "--data", data, "--out", out,
+                             "--max-steps", "100000", "--save-every", "100000", *TINY_FLAGS], cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    log = os.path.join(out, "log.jsonl")
+    deadline = time.time() + 120
+    while time.time() < deadline and not (os.path.exists(log) and len(open(log).readlines()) >= 3):
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert "saved; continue with" in err, err[-2000:]
+    import json
+
+    steps = json.load(open(os.path.join(out, "training_state", "state.json")))["step"]
+    assert steps >= 3 and json.load(open(os.path.join(out, "config.json")))["steps_trained"] == steps
