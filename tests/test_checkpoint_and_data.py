@@ -2,32 +2,18 @@ import json
 import os
 import zipfile
 
-import numpy as np
 import pytest
 import torch
-from PIL import Image
 
 from diffusion.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from diffusion.data import augment, list_images, load_images
 from diffusion.unet import UNet, UNetConfig
-
-TINY = UNetConfig(image_size=16, base_channels=8, channel_mults=(1, 2), attention_resolutions=(8,), head_channels=8,
-                  norm_groups=4)
-
-
-def _write_faces(folder, n=5, size=20):
-    os.makedirs(folder, exist_ok=True)
-    rng = np.random.default_rng(0)
-    for i in range(n):
-        Image.fromarray(rng.integers(0, 255, (size, size, 3), dtype=np.uint8)).save(os.path.join(folder, f"{i}.jpg"))
+from helpers import TINY, random_unet
+from helpers import write_faces as _write_faces
 
 
 def test_checkpoint_round_trip(tmp_path):
-    torch.manual_seed(0)
-    net = UNet(TINY)
-    with torch.no_grad():
-        for p in net.parameters():
-            p.normal_(0, 0.1)
+    net = random_unet()
     save_checkpoint(str(tmp_path / "ck"), net, TINY, "cosine", 100, "v", extra={"steps_trained": 7})
     loaded = load_checkpoint(str(tmp_path / "ck"))
     assert loaded.prediction == "v" and loaded.schedule.name == "cosine" and loaded.schedule.num_timesteps == 100

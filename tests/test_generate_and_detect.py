@@ -5,27 +5,20 @@ import zipfile
 
 import numpy as np
 import pytest
-import torch
 from PIL import Image
 
 from diffusion.checkpoint import save_checkpoint
 from diffusion.detect import LbpCascadeDetector
-from diffusion.unet import UNet, UNetConfig
 from generate import main as generate_main
+from helpers import TINY, random_unet, write_faces
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CASCADE = os.path.join(ROOT, "..", "shared", "detectors", "lbpcascade_animeface.xml")
-TINY = UNetConfig(image_size=16, base_channels=8, channel_mults=(1, 2), attention_resolutions=(8,), head_channels=8,
-                  norm_groups=4)
 
 
 @pytest.fixture(scope="module")
 def tiny_checkpoint(tmp_path_factory):
-    torch.manual_seed(0)
-    net = UNet(TINY)
-    with torch.no_grad():
-        for p in net.parameters():
-            p.normal_(0, 0.05)
+    net = random_unet(std=0.05)
     path = str(tmp_path_factory.mktemp("ck") / "tiny")
     save_checkpoint(path, net, TINY, "cosine", 100, "v")
     return path
@@ -86,11 +79,10 @@ def test_lbpcascade_missing_file_says_where(tmp_path):
 
 
 def test_accelerate_two_cpu_processes(tmp_path):
-    from test_checkpoint_and_data import _write_faces
     from test_train import TINY_FLAGS
 
     data = str(tmp_path / "faces")
-    _write_faces(data, n=16, size=16)
+    write_faces(data, n=16, size=16)
     out = str(tmp_path / "run")
     cmd = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2", "--num_machines", "1",
            "--mixed_precision", "no", "--dynamo_backend", "no", os.path.join(ROOT, "train.py"),
@@ -109,11 +101,10 @@ def test_ctrl_c_saves_before_exiting(tmp_path):
     import signal
     import time
 
-    from test_checkpoint_and_data import _write_faces
     from test_train import TINY_FLAGS
 
     data = str(tmp_path / "faces")
-    _write_faces(data, n=16, size=16)
+    write_faces(data, n=16, size=16)
     out = str(tmp_path / "run")
     proc = subprocess.Popen([sys.executable, os.path.join(ROOT, "train.py"), "--data", data, "--out", out,
                              "--max-steps", "100000", "--save-every", "100000", *TINY_FLAGS], cwd=ROOT,

@@ -4,7 +4,7 @@ import os
 import pytest
 from safetensors.torch import load_file
 
-from test_checkpoint_and_data import _write_faces
+from helpers import write_faces as _write_faces
 from train import parse_args, train
 
 TINY_FLAGS = ["--image-size", "16", "--base-channels", "8", "--channel-mults", "1,2", "--attention-resolutions", "8",
