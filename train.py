@@ -36,6 +36,7 @@ class TrainConfig:
     data: str = DEFAULT_DATA  # a flat folder of .jpg/.png, or a .zip of them
     out: str = "checkpoints/run"
     resume: bool = False
+    init_from: str = ""  # start from this checkpoint's (EMA) weights with a fresh optimizer
     image_size: int = 64
     augment: str = "flip"  # none | flip | hw6-medium
     # diffusion
@@ -236,6 +237,14 @@ def train(cfg: TrainConfig) -> int:
         if rank:  # only rank 0's RNG is saved; other ranks reseed from the step, still deterministic
             torch.manual_seed(cfg.seed + rank + 1_000_003 * step)
     else:
+        if cfg.init_from:
+            from diffusion.checkpoint import load_checkpoint
+
+            source = load_checkpoint(cfg.init_from)
+            if source.net.config.to_dict() != cfg.unet_config().to_dict():
+                raise SystemExit(f"--init-from {cfg.init_from}: its UNet config differs from the flags given "
+                                 f"({source.net.config.to_dict()})")
+            model.load_state_dict(source.net.state_dict())
         ema.load_state_dict(model.state_dict())
     ema.requires_grad_(False)
     if accelerator.device.type == "cpu":

@@ -46,3 +46,16 @@ def test_bad_flags_and_data(tmp_path):
         train(parse_args(["--data", str(tmp_path / "empty"), "--out", str(tmp_path / "o"), *TINY_FLAGS]))
     with pytest.raises(SystemExit, match="no training state"):
         train(parse_args(["--out", str(tmp_path / "none"), "--resume", *TINY_FLAGS]))
+
+
+def test_init_from_starts_at_a_checkpoints_weights(tmp_path, faces):
+    first = str(tmp_path / "first")
+    train(parse_args(["--data", faces, "--out", first, "--max-steps", "2", "--save-every", "2", *TINY_FLAGS]))
+    second = str(tmp_path / "second")
+    train(parse_args(["--data", faces, "--out", second, "--init-from", first, "--lr", "0", "--max-steps", "1",
+                      "--save-every", "1", *TINY_FLAGS]))
+    a, b = load_file(os.path.join(first, "model.safetensors")), load_file(os.path.join(second, "model.safetensors"))
+    assert all((a[k] == b[k]).all() for k in a), "with lr 0 the weights must stay those of --init-from"
+    with pytest.raises(SystemExit, match="UNet config differs"):
+        train(parse_args(["--data", faces, "--out", str(tmp_path / "x"), "--init-from", first, *TINY_FLAGS,
+                          "--base-channels", "16"]))
