@@ -1,0 +1,50 @@
+import os
+
+import numpy as np
+import pytest
+
+from demo import generate as gen
+
+HAS_DEFAULT = os.path.isfile(os.path.join(gen.CHECKPOINT_DIR, gen.DEFAULT_CHECKPOINT, "model.safetensors"))
+needs_default = pytest.mark.skipif(not HAS_DEFAULT, reason="the shipped checkpoint is not present")
+
+
+@needs_default
+def test_generate_handler_returns_images_and_timing():
+    images, info, seed = gen.generate(3, 2, "DDIM", 4, 0.5)
+    assert seed == 3 and len(images) == 2
+    assert all(isinstance(im, np.ndarray) and im.shape == (64, 64, 3) and im.dtype == np.uint8 for im in images)
+    assert "seeds 3–4" in info and "4 network evaluations" in info and "eta 0.5" in info
+    again, _, _ = gen.generate(4, 1, "DDIM", 4, 0.5)
+    assert np.array_equal(again[0], images[1]), "image of seed 4 depends on its seed alone"
+    _, _, random_seed = gen.generate(0, 1, "DPM-Solver++", 2, 0.0, randomize=True)
+    assert 0 <= random_seed <= gen.MAX_SEED
+
+
+@needs_default
+@pytest.mark.parametrize("args,match", [
+    ((0, 1, "DDIM", 0, 0.0), r"steps must be an integer in 1\.\.1000"),
+    ((0, 1, "DDIM", 10**6, 0.0), r"1\.\.1000"),
+    ((0, 1, "DDIM", 10, 2.0), r"eta must be a number in \[0, 1\]"),
+    ((0, 10**6, "DDIM", 10, 0.0), r"number of images must be in 1\.\.64"),
+    ((-1, 1, "DDIM", 10, 0.0), "seed must be"),
+    ((0, 1, "Euler", 10, 0.0), "sampler must be one of"),
+])
+def test_generate_handler_bad_inputs(args, match):
+    with pytest.raises(ValueError, match=match):
+        gen.generate(*args)
+
+
+def test_unknown_checkpoint():
+    with pytest.raises(ValueError, match="unknown checkpoint"):
+        gen.generate(0, 1, "DDIM", 10, 0.0, checkpoint="nope")
+
+
+def test_app_wraps_errors_as_gr_error():
+    import gradio as gr
+
+    from app import as_gr_error, build
+
+    with pytest.raises(gr.Error, match="number of images"):
+        as_gr_error(gen.generate)(0, 0, "DDIM", 10, 0.0)
+    assert build() is not None
