@@ -1,0 +1,129 @@
+"""The Denoising tab: watch x_t (or the predicted x0) turn from noise into faces, live.
+
+`denoise_stream` is a generator handler: each step it yields a grid of the current images, so the UI
+updates while sampling runs; closing it (the Stop button) closes the sampler and the work stops.
+Afterwards `denoise_outputs` writes an animated GIF and the HW6 Question 1 figure.
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator
+
+import numpy as np
+import torch
+
+from diffusion.pipeline import to_uint8
+from diffusion.samplers import make_sampler, seeded_noise
+
+from .generate import DEFAULT_CHECKPOINT, SAMPLER_NAMES, get_model
+
+VIEWS = ("x_t", "predicted x0")
+MAX_IMAGES = 8
+FIGURE_COLUMNS = 20
+EXPLANATION = (
+    "At the first steps x_t is almost pure Gaussian noise and the predicted x0 is a blurry average face. "
+    "Coarse structure (face outline, hair colour, where the eyes go) settles early, in the high-noise "
+    "steps; later steps, at low noise, only add fine detail (eye highlights, hair strands, edges) while the "
+    "remaining noise is removed.")
+
+
+def grid(images: np.ndarray, pad: int = 2, scale: int = 1) -> np.ndarray:
+    """uint8 [N, H, W, 3] -> one uint8 row image with white gaps, pixels repeated `scale` times."""
+    if scale > 1:  # nearest-neighbour, so a projector shows pixels rather than blur
+        images = images.repeat(scale, axis=1).repeat(scale, axis=2)
+    n, h, w, _ = images.shape
+    out = np.full((h, n * w + (n - 1) * pad, 3), 255, dtype=np.uint8)
+    for i, img in enumerate(images):
+        out[:, i * (w + pad):i * (w + pad) + w] = img
+    return out
+
+
+def denoise_stream(seed: int, num_images: int = 5, sampler: str = "DDIM", steps: int = 50, eta: float = 0.0,
+                   view: str = "x_t", checkpoint: str = DEFAULT_CHECKPOINT,
+                   frames: list | None = None) -> Iterator[tuple[np.ndarray, str]]:
+    """Yield (grid of the current images, status) at every step; append (t, x_t, predicted x0) as uint8 to
+    `frames`, starting with the noise x_T, where t = -1 marks the final image."""
+    if view not in VIEWS:
+        raise ValueError(f"view must be one of {', '.join(VIEWS)}, got {view!r}")
+    if num_images is None or int(num_images) != num_images or not 1 <= int(num_images) <= MAX_IMAGES:
+        raise ValueError(f"number of images must be in 1..{MAX_IMAGES}, got {num_images}")
+    if sampler not in SAMPLER_NAMES:
+        raise ValueError(f"sampler must be one of {', '.join(SAMPLER_NAMES)}, got {sampler!r}")
+    if seed is None or int(seed) != seed or seed < 0:
+        raise ValueError(f"seed must be a whole number >= 0, got {seed}")
+    model = get_model(checkpoint)
+    size = model.image_size
+    noise, gens = seeded_noise(list(range(int(seed), int(seed) + int(num_images))), (3, size, size))
+    run = make_sampler(SAMPLER_NAMES[sampler], model.eps, model.schedule,
+                       noise.contiguous(memory_format=torch.channels_last), steps=int(steps), eta=float(eta),
+                       generator=gens)
+    if frames is not None:
+        start = to_uint8(noise)
+        frames.append((model.schedule.num_timesteps - 1, start, start))
+    try:
+        for step in run:
+            x, x0 = to_uint8(step.x), to_uint8(step.x0)
+            if frames is not None:
+                frames.append((step.t_prev, x, x0))
+            shown = x if view == "x_t" else x0
+            target = step.t_prev if step.t_prev >= 0 else "clean image"
+            yield grid(shown, scale=3), f"step {step.index + 1}/{step.total}, t = {step.t} → {target}"
+    finally:
+        run.close()  # a closed handler (Stop) stops the sampler too
+
+
+def q1_figure(frames: list, path: str, columns: int = FIGURE_COLUMNS) -> str:
+    """HW6 Question 1: each image (rows) at ~`columns` timesteps from noise to face (x_t), as a PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    if not frames:
+        raise ValueError("no frames to plot: run the denoising first")
+    picks = sorted(set(np.linspace(0, len(frames) - 1, min(columns, len(frames))).round().astype(int).tolist()))
+    rows = frames[0][1].shape[0]
+    fig, axes = plt.subplots(rows, len(picks), figsize=(len(picks) * 0.75, rows * 0.8 + 0.4), squeeze=False)
+    for c, k in enumerate(picks):
+        t, x, _ = frames[k]
+        for r in range(rows):
+            ax = axes[r][c]
+            ax.imshow(x[r])
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if r == 0:
+                ax.set_title(f"t={t}" if t >= 0 else "x0", fontsize=7)
+    fig.suptitle("Denoising: x_t from pure noise (left) to the generated face (right)", fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
+def denoise_outputs(frames: list, view: str = "x_t", out_dir: str | None = None,
+                    max_gif_frames: int = 60) -> tuple[str, str]:
+    """An animated GIF of the run (at most `max_gif_frames` frames) and the Q1 figure; returns their paths."""
+    import imageio.v2 as imageio
+
+    if not frames:
+        raise ValueError("no frames: run the denoising first")
+    out_dir = out_dir or tempfile.mkdtemp(prefix="denoise-")
+    os.makedirs(out_dir, exist_ok=True)
+    picks = np.linspace(0, len(frames) - 1, min(max_gif_frames, len(frames))).round().astype(int)
+    images = [grid(frames[k][1] if view == "x_t" else frames[k][2]) for k in sorted(set(picks.tolist()))]
+    gif = os.path.join(out_dir, "denoising.gif")
+    imageio.mimsave(gif, images + [images[-1]] * 10, duration=0.08, loop=0)  # hold the last frame
+    return gif, q1_figure(frames, os.path.join(out_dir, "hw6_q1_denoising.png"))
+
+
+def denoise(seed: int, num_images: int = 5, sampler: str = "DDIM", steps: int = 50, eta: float = 0.0,
+            view: str = "x_t", checkpoint: str = DEFAULT_CHECKPOINT
+            ) -> Iterator[tuple[np.ndarray, str, str | None, str | None]]:
+    """The tab's handler: (live image, status, GIF path, Q1 figure path); the files come with the last update."""
+    frames: list = []
+    image, status = None, ""
+    for image, status in denoise_stream(seed, num_images, sampler, steps, eta, view, checkpoint, frames):
+        yield image, status, None, None
+    gif, figure = denoise_outputs(frames, view)
+    yield image, f"{status} — done", gif, figure
