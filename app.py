@@ -5,33 +5,41 @@
 from __future__ import annotations
 
 import argparse
+import functools
+import inspect
 import os
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 import gradio as gr  # noqa: E402
 
+from demo import compare as cmp  # noqa: E402
 from demo import denoise as dn  # noqa: E402
+from demo import interpolate as itp  # noqa: E402
 from demo import generate as gen  # noqa: E402
 
 
 def as_gr_error(fn):
-    """Core ValueErrors become a gr.Error the visitor sees; the app keeps serving."""
-    import inspect
-
+    """Core ValueErrors become a gr.Error the visitor sees; the app keeps serving. functools.wraps keeps
+    the signature visible, so Gradio still finds a gr.Progress parameter."""
     if inspect.isgeneratorfunction(fn):
-        def wrapped(*args):
+        @functools.wraps(fn)
+        def wrapped(*args, **kwargs):
             try:
-                yield from fn(*args)
+                yield from fn(*args, **kwargs)
             except ValueError as e:
                 raise gr.Error(str(e)) from None
     else:
-        def wrapped(*args):
+        @functools.wraps(fn)
+        def wrapped(*args, **kwargs):
             try:
-                return fn(*args)
+                return fn(*args, **kwargs)
             except ValueError as e:
                 raise gr.Error(str(e)) from None
-    wrapped.__name__ = fn.__name__
     return wrapped
+
+
+def compare_with_progress(seed, steps, etas, include_ddpm, checkpoint, progress=gr.Progress()):
+    return cmp.compare(seed, steps, etas, include_ddpm, checkpoint, progress=lambda f, d: progress(f, desc=d))
 
 
 def build() -> gr.Blocks:
@@ -78,6 +86,36 @@ def build() -> gr.Blocks:
             d_event = d_run.click(as_gr_error(dn.denoise), [d_seed, d_num, d_sampler, d_steps, d_eta, d_view, checkpoint],
                                   [d_live, d_status, d_gif, d_fig], api_name="denoise", concurrency_limit=1)
             d_stop.click(None, None, None, cancels=[d_event])
+
+        with gr.Tab("DDIM compare"):
+            gr.Markdown("One seed, the same x_T, sampled at several step counts and eta values. At eta 0 the face "
+                        "stays the same across step counts (DDIM is consistent); eta 1 over all steps is DDPM.")
+            with gr.Row():
+                c_seed = gr.Number(value=0, precision=0, label="Seed")
+                c_steps = gr.Textbox(value="10,20,50,100", label="DDIM steps (comma-separated)")
+                c_etas = gr.Textbox(value="0,0.5,1", label="eta values (comma-separated)")
+                c_ddpm = gr.Checkbox(value=True, label="Add DDPM (1000 steps)")
+            c_run = gr.Button("Compare", variant="primary")
+            with gr.Row():
+                c_grid = gr.Image(label="Rows: eta; columns: steps (DDPM top right)", format="png")
+                c_plot = gr.Image(label="Seconds per image vs steps", format="png")
+            c_table = gr.Markdown()
+            c_run.click(as_gr_error(compare_with_progress), [c_seed, c_steps, c_etas, c_ddpm, checkpoint],
+                        [c_grid, c_table, c_plot], api_name="compare", concurrency_limit=1)
+
+        with gr.Tab("Interpolation"):
+            gr.Markdown("Two seeds; their x_T blended, each blend sampled with deterministic DDIM. " + itp.WHY_SLERP)
+            with gr.Row():
+                i_a = gr.Number(value=0, precision=0, label="Seed A")
+                i_b = gr.Number(value=1, precision=0, label="Seed B")
+                i_frames = gr.Slider(2, itp.MAX_FRAMES, value=8, step=1, label="Frames")
+                i_steps = gr.Slider(1, 100, value=20, step=1, label="DDIM steps")
+            i_run = gr.Button("Interpolate", variant="primary")
+            i_slerp = gr.Image(label="Spherical (slerp)", format="png")
+            i_lerp = gr.Image(label="Linear, for comparison", format="png")
+            i_gif = gr.File(label="Slerp animation (GIF)")
+            i_run.click(as_gr_error(itp.interpolate), [i_a, i_b, i_frames, i_steps, checkpoint],
+                        [i_slerp, i_lerp, i_gif], api_name="interpolate", concurrency_limit=1)
     return app
 
 
