@@ -6,7 +6,7 @@
 
 Every flag is a field of `TrainConfig` below. The output folder holds the checkpoint (`config.json`,
 `model.safetensors` = EMA weights), `training_state/` (optimizer, raw weights, RNG; never loaded by the
-app), `log.jsonl`, `loss.png` and `samples/step_NNNNNN.png` (EMA model, fixed seeds). Ctrl-C saves first.
+app), `log.jsonl`, `loss.png` and `samples/step_NNNNNN.png` (EMA model, fixed seeds). Ctrl-C or SIGTERM saves first.
 """
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ import dataclasses
 import json
 import math
 import os
+import signal
 import sys
 import time
 from dataclasses import dataclass
@@ -269,6 +270,15 @@ def train(cfg: TrainConfig) -> int:
 
         bar = tqdm(total=cfg.max_steps, initial=step, unit="step", dynamic_ncols=True)
     losses, t_last = [], time.perf_counter()
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    # Ctrl-C and SIGTERM (a scheduler, `kill`) both save first; a shell starts background jobs with SIGINT
+    # ignored, so install the handlers explicitly.
+    if main_proc:
+        signal.signal(signal.SIGINT, interrupt)
+        signal.signal(signal.SIGTERM, interrupt)
 
     def checkpoint() -> None:
         accelerator.wait_for_everyone()

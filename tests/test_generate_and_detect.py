@@ -97,7 +97,8 @@ def test_accelerate_two_cpu_processes(tmp_path):
     assert cfg["steps_trained"] == 3 and cfg["images_seen"] == 3 * 4 * 2
 
 
-def test_ctrl_c_saves_before_exiting(tmp_path):
+@pytest.mark.parametrize("signame", ["SIGINT", "SIGTERM"])
+def test_ctrl_c_saves_before_exiting(tmp_path, signame):
     import signal
     import time
 
@@ -108,12 +109,13 @@ def test_ctrl_c_saves_before_exiting(tmp_path):
     out = str(tmp_path / "run")
     proc = subprocess.Popen([sys.executable, os.path.join(ROOT, "train.py"), "--data", data, "--out", out,
                              "--max-steps", "100000", "--save-every", "100000", *TINY_FLAGS], cwd=ROOT,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))  # as a background job
     log = os.path.join(out, "log.jsonl")
     deadline = time.time() + 120
     while time.time() < deadline and not (os.path.exists(log) and len(open(log).readlines()) >= 3):
         time.sleep(0.2)
-    proc.send_signal(signal.SIGINT)
+    proc.send_signal(getattr(signal, signame))
     _, err = proc.communicate(timeout=60)
     assert "saved; continue with" in err, err[-2000:]
     import json
