@@ -10,26 +10,13 @@ import argparse
 import os
 import sys
 import time
-import zipfile
-
-from PIL import Image
 
 from diffusion.checkpoint import CheckpointError, load_checkpoint
-from diffusion.pipeline import generate_batches
+from diffusion.pipeline import write_images, write_zip
 from diffusion.samplers import SAMPLERS
 
 DEFAULT_CHECKPOINT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "checkpoints", "anime-64")
-JPEG_QUALITY = 95
 MAX_IMAGES = 100_000
-
-
-def write_zip(folder: str, names: list[str], zip_path: str) -> None:
-    """A zip of `names` with fixed timestamps, so equal images give a byte-identical zip."""
-    with zipfile.ZipFile(zip_path, "w", compression=zipfile.ZIP_STORED) as zf:
-        for name in names:
-            info = zipfile.ZipInfo(name, date_time=(2023, 1, 1, 0, 0, 0))
-            with open(os.path.join(folder, name), "rb") as f:
-                zf.writestr(info, f.read())
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -53,18 +40,13 @@ def main(argv: list[str] | None = None) -> int:
         p.error("--seed must be a non-negative integer")
     try:
         model = load_checkpoint(args.checkpoint)
-        seeds = list(range(args.seed, args.seed + args.n))
-        batches = generate_batches(model, seeds, args.sampler, args.steps, args.eta, args.batch_size)
-        os.makedirs(args.out, exist_ok=True)
         from tqdm.auto import tqdm
 
         bar = tqdm(total=args.n, unit="img", disable=args.no_progress, desc="generating")
         names, t0 = [], time.perf_counter()
-        for chunk, images in batches:
-            for seed, img in zip(chunk, images):
-                name = f"{seed - args.seed + 1}.jpg"
-                Image.fromarray(img).save(os.path.join(args.out, name), quality=JPEG_QUALITY)
-                names.append(name)
+        for chunk, _ in write_images(model, args.n, args.out, args.sampler, args.steps, args.eta, args.seed,
+                                     args.batch_size):
+            names += chunk
             bar.update(len(chunk))
         bar.close()
     except (CheckpointError, ValueError) as e:
