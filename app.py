@@ -75,10 +75,10 @@ def build() -> gr.Blocks:
                     eta = gr.Slider(0, 1, value=0, step=0.05, label="eta (DDIM: 0 deterministic, 1 like DDPM)")
                     checkpoint = gr.Dropdown(checkpoints, value=checkpoints[0] if checkpoints else None,
                                              label="Checkpoint")
-                    button = gr.Button("Generate", variant="primary")
+                    button = gr.Button("Generate", variant="primary", elem_id="gen-run")
                 with gr.Column(scale=2):
-                    gallery = gr.Gallery(label="Generated faces (download: the gallery's buttons)", columns=4, height="auto", format="png")
-                    info = gr.Markdown()
+                    gallery = gr.Gallery(label="Generated faces (download: the gallery's buttons)", columns=4, height="auto", format="png", elem_id="gen-gallery")
+                    info = gr.Markdown(elem_id="gen-info")
             button.click(as_gr_error(gen.generate), [seed, num, sampler, steps, eta, checkpoint, randomize],
                          [gallery, info, seed], api_name="generate", **CPU)
 
@@ -88,17 +88,17 @@ def build() -> gr.Blocks:
                     d_seed = gr.Number(value=0, precision=0, label="Seed")
                     d_num = gr.Slider(1, dn.MAX_IMAGES, value=5, step=1, label="Number of images")
                     d_sampler = gr.Radio(list(gen.SAMPLER_NAMES), value="DDIM", label="Sampler")
-                    d_steps = gr.Slider(1, 1000, value=50, step=1, label="Steps (DDPM always uses all 1000)")
+                    d_steps = gr.Slider(1, 1000, value=50, step=1, label="Steps (DDPM always uses all 1000)", elem_id="den-steps")
                     d_eta = gr.Slider(0, 1, value=0, step=0.05, label="eta (DDIM)")
                     d_view = gr.Radio(list(dn.VIEWS), value="x_t", label="Show")
                     with gr.Row():
-                        d_run = gr.Button("Denoise", variant="primary")
-                        d_stop = gr.Button("Stop", variant="stop")
+                        d_run = gr.Button("Denoise", variant="primary", elem_id="den-run")
+                        d_stop = gr.Button("Stop", variant="stop", elem_id="den-stop")
                 with gr.Column(scale=2):
-                    d_live = gr.Image(label="Live", format="png", height=240)
-                    d_status = gr.Markdown()
-                    d_gif = gr.File(label="Animation (GIF)")
-                    d_fig = gr.Image(label="HW6 Question 1: images × timesteps", format="png")
+                    d_live = gr.Image(label="Live", format="png", height=240, elem_id="den-live")
+                    d_status = gr.Markdown(elem_id="den-status")
+                    d_gif = gr.File(label="Animation (GIF)", elem_id="den-gif")
+                    d_fig = gr.Image(label="HW6 Question 1: images × timesteps", format="png", elem_id="den-fig")
                     gr.Markdown(dn.EXPLANATION)
             d_event = d_run.click(as_gr_error(dn.denoise), [d_seed, d_num, d_sampler, d_steps, d_eta, d_view, checkpoint],
                                   [d_live, d_status, d_gif, d_fig], api_name="denoise", **CPU)
@@ -109,13 +109,13 @@ def build() -> gr.Blocks:
                         "stays the same across step counts (DDIM is consistent); eta 1 over all steps is DDPM.")
             with gr.Row():
                 c_seed = gr.Number(value=0, precision=0, label="Seed")
-                c_steps = gr.Textbox(value="10,20,50,100", label="DDIM steps (comma-separated)")
+                c_steps = gr.Textbox(value="10,20,50,100", label="DDIM steps (comma-separated)", elem_id="cmp-steps")
                 c_etas = gr.Textbox(value="0,0.5,1", label="eta values (comma-separated)")
-                c_ddpm = gr.Checkbox(value=True, label="Add DDPM (1000 steps)")
-            c_run = gr.Button("Compare", variant="primary")
+                c_ddpm = gr.Checkbox(value=True, label="Add DDPM (1000 steps)", elem_id="cmp-ddpm")
+            c_run = gr.Button("Compare", variant="primary", elem_id="cmp-run")
             with gr.Row():
-                c_grid = gr.Image(label="Rows: eta; columns: steps (DDPM top right)", format="png")
-                c_plot = gr.Image(label="Seconds per image vs steps", format="png")
+                c_grid = gr.Image(label="Rows: eta; columns: steps (DDPM top right)", format="png", elem_id="cmp-grid")
+                c_plot = gr.Image(label="Seconds per image vs steps", format="png", elem_id="cmp-plot")
             c_table = gr.Markdown()
             c_run.click(as_gr_error(compare_with_progress), [c_seed, c_steps, c_etas, c_ddpm, checkpoint],
                         [c_grid, c_table, c_plot], api_name="compare", **CPU)
@@ -127,10 +127,10 @@ def build() -> gr.Blocks:
                 i_b = gr.Number(value=1, precision=0, label="Seed B")
                 i_frames = gr.Slider(2, itp.MAX_FRAMES, value=8, step=1, label="Frames")
                 i_steps = gr.Slider(1, 100, value=20, step=1, label="DDIM steps")
-            i_run = gr.Button("Interpolate", variant="primary")
-            i_slerp = gr.Image(label="Spherical (slerp)", format="png")
+            i_run = gr.Button("Interpolate", variant="primary", elem_id="itp-run")
+            i_slerp = gr.Image(label="Spherical (slerp)", format="png", elem_id="itp-slerp")
             i_lerp = gr.Image(label="Linear, for comparison", format="png")
-            i_gif = gr.File(label="Slerp animation (GIF)")
+            i_gif = gr.File(label="Slerp animation (GIF)", elem_id="itp-gif")
             i_run.click(as_gr_error(itp.interpolate), [i_a, i_b, i_frames, i_steps, checkpoint],
                         [i_slerp, i_lerp, i_gif], api_name="interpolate", **CPU)
 
@@ -143,14 +143,14 @@ def build() -> gr.Blocks:
             with gr.Row():
                 with gr.Column(scale=1):
                     a_files = gr.File(label="Images or a .zip (optional)", file_count="multiple",
-                                      file_types=["image", ".zip"])
+                                      file_types=["image", ".zip"], elem_id="afd-files")
                     a_seed = gr.Number(value=0, precision=0, label="Seed (when nothing is uploaded)")
-                    a_num = gr.Slider(1, dt.MAX_GENERATED, value=16, step=1, label="Generated images")
+                    a_num = gr.Slider(1, dt.MAX_GENERATED, value=16, step=1, label="Generated images", elem_id="afd-num")
                     a_detector = gr.Dropdown(list(dt.DETECTOR_CHOICES), value="Best available", label="Detector")
-                    a_run = gr.Button("Detect", variant="primary")
+                    a_run = gr.Button("Detect", variant="primary", elem_id="afd-run")
                 with gr.Column(scale=2):
-                    a_info = gr.Markdown()
-                    a_gallery = gr.Gallery(label="Detected faces", columns=4, height="auto", format="png")
+                    a_info = gr.Markdown(elem_id="afd-info")
+                    a_gallery = gr.Gallery(label="Detected faces", columns=4, height="auto", format="png", elem_id="afd-gallery")
             a_run.click(as_gr_error(detect_with_progress), [a_files, a_seed, a_num, a_detector, checkpoint],
                         [a_gallery, a_info], api_name="detect", **CPU)
 
@@ -159,18 +159,18 @@ def build() -> gr.Blocks:
                         "(image i from seed + i − 1). 1000 images take about 2 minutes on 2 CPU cores.")
             with gr.Row():
                 with gr.Column(scale=1):
-                    b_num = gr.Slider(1, bt.MAX_IMAGES, value=100, step=1, label="Number of images")
+                    b_num = gr.Slider(1, bt.MAX_IMAGES, value=100, step=1, label="Number of images", elem_id="batch-num")
                     b_seed = gr.Number(value=0, precision=0, label="Seed")
                     b_sampler = gr.Radio(list(gen.SAMPLER_NAMES), value="DPM-Solver++", label="Sampler")
                     b_steps = gr.Slider(1, 1000, value=20, step=1, label="Steps (DDPM always uses all 1000)")
                     b_eta = gr.Slider(0, 1, value=0, step=0.05, label="eta (DDIM)")
                     b_afd = gr.Checkbox(value=True, label="Compute the AFD rate")
                     b_detector = gr.Dropdown(list(dt.DETECTOR_CHOICES), value="Best available", label="Detector")
-                    b_run = gr.Button("Generate batch", variant="primary")
+                    b_run = gr.Button("Generate batch", variant="primary", elem_id="batch-run")
                 with gr.Column(scale=2):
-                    b_zip = gr.File(label="Zip of 1.jpg … N.jpg")
-                    b_info = gr.Markdown()
-                    b_preview = gr.Gallery(label="The first images", columns=8, height="auto", format="png")
+                    b_zip = gr.File(label="Zip of 1.jpg … N.jpg", elem_id="batch-zip")
+                    b_info = gr.Markdown(elem_id="batch-info")
+                    b_preview = gr.Gallery(label="The first images", columns=6, height="auto", format="png", elem_id="batch-preview")
             b_run.click(as_gr_error(batch_with_progress),
                         [b_num, b_seed, b_sampler, b_steps, b_eta, checkpoint, b_afd, b_detector],
                         [b_zip, b_info, b_preview], api_name="batch", **CPU)

@@ -1,0 +1,185 @@
+"""The app as a visitor meets it: `python app.py` on a free local port, called through gradio_client (every
+api_name, bad inputs, and the next request still served) and driven in headless Chromium (every tab).
+
+The browser test needs Debian's chromium (.ci/run installs it); outside CI it is skipped where absent.
+SCREENSHOT_DIR=docs saves a screenshot of every tab there (the README's pictures).
+"""
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+import zipfile
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from test_app_generate import needs_default
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+pytestmark = needs_default
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def app_url(tmp_path_factory):
+    port = free_port()
+    env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False",
+           "GRADIO_TEMP_DIR": str(tmp_path_factory.mktemp("gradio"))}
+    log = open(tmp_path_factory.mktemp("log") / "app.log", "w+")
+    proc = subprocess.Popen([sys.executable, "app.py", "--port", str(port)], cwd=ROOT, env=env, stdout=log,
+                            stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}/"
+    deadline = time.time() + 120
+    while True:
+        try:
+            urllib.request.urlopen(url, timeout=2)
+            break
+        except OSError:
+            if proc.poll() is not None or time.time() > deadline:
+                log.seek(0)
+                pytest.fail(f"app did not start: {log.read()[-3000:]}")
+            time.sleep(0.5)
+    yield url
+    proc.terminate()
+    proc.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def client(app_url):
+    from gradio_client import Client
+
+    return Client(app_url, verbose=False, analytics_enabled=False)
+
+
+def test_every_api_name_through_gradio_client(client, tmp_path):
+    from gradio_client import handle_file
+
+    gallery, info, seed = client.predict(5, 2, "DDIM", 3, 0.0, "anime-64", False, api_name="/generate")
+    assert seed == 5 and len(gallery) == 2 and "seeds 5–6" in info
+    assert Image.open(gallery[0]["image"]).size == (64, 64)
+
+    live, status, gif, fig = client.predict(0, 2, "DDIM", 3, 0.0, "x_t", "anime-64", api_name="/denoise")
+    assert "done" in status and gif.endswith(".gif") and os.path.isfile(fig)
+
+    grid, table, plot = client.predict(0, "2,3", "0,1", False, "anime-64", api_name="/compare")
+    assert Image.open(grid).size == (2 * 64 * 3 + 4 * 3, 2 * 64 * 3 + 4 * 3) and "| 0 |" in table
+
+    slerp, lerp, gif = client.predict(0, 1, 3, 2, "anime-64", api_name="/interpolate")
+    assert Image.open(slerp).size[0] > Image.open(slerp).size[1] and gif.endswith(".gif")
+
+    face = tmp_path / "face.png"
+    Image.fromarray(np.full((64, 64, 3), 200, np.uint8)).save(face)
+    shown, afd = client.predict([handle_file(str(face))], 0, 1, "lbpcascade (OpenCV)", "anime-64", api_name="/detect")
+    assert len(shown) == 1 and "AFD rate: 0/1" in afd
+
+    zip_path, binfo, preview = client.predict(3, 0, "DPM-Solver++", 2, 0.0, "anime-64", False, "Best available",
+                                              api_name="/batch")
+    assert zipfile.ZipFile(zip_path).namelist() == ["1.jpg", "2.jpg", "3.jpg"] and len(preview) == 3
+
+
+def test_bad_inputs_are_errors_and_the_app_keeps_serving(client, tmp_path):
+    from gradio_client import handle_file
+    from gradio_client.exceptions import AppError
+
+    text = tmp_path / "notes.png"
+    text.write_text("not an image")
+    # Sliders are range-checked by Gradio itself ("Value 0 is less than minimum value 1."), the rest by our handlers
+    for args, api, match in [
+        ((0, 1, "DDIM", 0, 0.0, "anime-64", False), "/generate", "less than minimum value 1"),
+        ((0, 1, "DDIM", 10**6, 0.0, "anime-64", False), "/generate", "greater than maximum value 1000"),
+        ((0, 1, "DDIM", 10, 2.0, "anime-64", False), "/generate", "greater than maximum value 1"),
+        ((0, 10**6, "DDIM", 10, 0.0, "anime-64", False), "/generate", "greater than maximum value 64"),
+        ((-5, 1, "DDIM", 10, 0.0, "anime-64", False), "/generate", r"seed must be a whole number in 0\.\."),
+        ((0, 1, "DDIM", 10, 0.0, "nope", False), "/generate", r"not in the list of choices: \['anime-64'\]"),
+        ((10**6, 0, "DPM-Solver++", 20, 0.0, "anime-64", False, "Best available"), "/batch", "maximum value 1000"),
+        ((0, "0,5", "0", False, "anime-64"), "/compare", r"steps must be in 1\.\.1000"),
+        (([handle_file(str(text))], 0, 1, "lbpcascade (OpenCV)", "anime-64"), "/detect", "notes.png is not an image"),
+    ]:
+        with pytest.raises(AppError, match=match):
+            client.predict(*args, api_name=api)
+    _, info, _ = client.predict(1, 1, "DDIM", 2, 0.0, "anime-64", False, api_name="/generate")
+    assert "seeds 1–1" in info
+
+
+@pytest.mark.skipif(not os.path.exists(CHROMIUM) and not os.environ.get("CI"),
+                    reason="Debian's chromium is not installed (.ci/run installs it)")
+def test_every_tab_in_headless_chromium(app_url):
+    from playwright.sync_api import expect, sync_playwright
+
+    shots = os.environ.get("SCREENSHOT_DIR")
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                     args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                                           "--disable-component-update", "--no-first-run"])
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.goto(app_url)
+
+        def tab(name):
+            page.get_by_role("tab", name=name).click()
+
+        def fill(elem_id, value):
+            box = page.locator(f"#{elem_id} input[type=number], #{elem_id} textarea, #{elem_id} input[type=text]").first
+            box.fill(str(value))
+            box.press("Enter" if elem_id != "cmp-steps" else "Tab")
+
+        def shot(name):
+            if shots:
+                os.makedirs(shots, exist_ok=True)
+                page.screenshot(path=os.path.join(shots, f"app_{name}.png"), full_page=True)
+
+        # Generate, at its defaults: time from the click to the first image on screen
+        t0 = time.perf_counter()
+        page.locator("#gen-run").click()
+        expect(page.locator("#gen-gallery img").first).to_be_visible(timeout=60_000)
+        print(f"\ntime to first image (default Generate settings): {time.perf_counter() - t0:.2f} s")
+        expect(page.locator("#gen-gallery img")).to_have_count(8)
+        expect(page.locator("#gen-info")).to_contain_text("network evaluations")
+        shot("generate")
+
+        tab("Denoising")
+        fill("den-steps", 20)
+        page.locator("#den-run").click()
+        expect(page.locator("#den-status")).to_contain_text("done", timeout=120_000)
+        expect(page.locator("#den-fig img")).to_be_visible()
+        expect(page.locator("#den-gif a").first).to_be_visible()
+        shot("denoising")
+
+        tab("DDIM compare")
+        fill("cmp-steps", "5,10,20")
+        page.locator("#cmp-ddpm input[type=checkbox]").uncheck()
+        page.locator("#cmp-run").click()
+        expect(page.locator("#cmp-plot img")).to_be_visible(timeout=120_000)
+        expect(page.locator("#cmp-grid img")).to_be_visible()
+        shot("compare")
+
+        tab("Interpolation")
+        page.locator("#itp-run").click()
+        expect(page.locator("#itp-slerp img")).to_be_visible(timeout=120_000)
+        expect(page.locator("#itp-gif a").first).to_be_visible()
+        shot("interpolation")
+
+        tab("Detect (AFD)")
+        fill("afd-num", 8)
+        page.locator("#afd-run").click()
+        expect(page.locator("#afd-info")).to_contain_text("AFD rate", timeout=120_000)
+        expect(page.locator("#afd-gallery img")).to_have_count(8)
+        shot("detect")
+
+        tab("Batch")
+        fill("batch-num", 24)
+        page.locator("#batch-run").click()
+        expect(page.locator("#batch-info")).to_contain_text("AFD rate", timeout=300_000)
+        expect(page.locator("#batch-zip a").first).to_have_attribute("download", "faces_24.zip")
+        expect(page.locator("#batch-preview img")).to_have_count(16)
+        shot("batch")
+        browser.close()

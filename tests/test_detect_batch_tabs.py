@@ -1,0 +1,99 @@
+"""Detect (AFD) and Batch tab handlers, called as plain functions on the shipped checkpoint."""
+import os
+import zipfile
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from demo import batch as bt
+from demo import detect as dt
+from diffusion import detect as det
+from test_app_generate import needs_default
+
+needs_cascade = pytest.mark.skipif(not os.path.isfile(det.DEFAULT_CASCADE), reason="../shared/detectors is absent")
+LBP = "lbpcascade (OpenCV)"
+
+
+@needs_default
+@needs_cascade
+def test_detect_on_generated_faces_reports_rate_and_detector():
+    shown, info = dt.detect(None, seed=3, num_images=4, detector=LBP)
+    assert len(shown) == 4 and all(img.shape[0] >= 192 and img.dtype == np.uint8 for img, _ in shown)
+    assert shown[0][1].startswith("seed 3: ")
+    assert "lbpcascade" in info and "not the homework's" in info and "AFD rate:" in info and "/4 = " in info
+
+
+@needs_cascade
+def test_detect_on_uploads_and_zip(tmp_path):
+    from diffusion.data import load_images
+
+    faces = load_images(os.path.join(det.SHARED, "data", "anime-faces"), 64, limit=3, log=None)
+    faces = faces.permute(0, 2, 3, 1).numpy()
+    paths = []
+    for i, f in enumerate(faces):
+        paths.append(str(tmp_path / f"{i}.png"))
+        Image.fromarray(f).save(paths[-1])
+    noise = tmp_path / "noise.png"
+    Image.fromarray(np.random.default_rng(0).integers(0, 256, (64, 64, 3), dtype=np.uint8)).save(noise)
+    with zipfile.ZipFile(tmp_path / "set.zip", "w") as zf:
+        for p in paths + [str(noise)]:
+            zf.write(p, os.path.basename(p))
+        zf.writestr("readme.txt", "not an image, and not named like one: skipped")
+    shown, info = dt.detect([str(tmp_path / "set.zip")], detector=LBP)
+    assert [c.split(":")[0] for _, c in shown] == ["set.zip/0.png", "set.zip/1.png", "set.zip/2.png", "set.zip/noise.png"]
+    assert "AFD rate: 3/4 = 75.0%" in info and "4 uploaded image(s)" in info
+    assert shown[3][1].endswith("0 face(s)")
+    # a lone image; boxes drawn in green where a face was found
+    shown, info = dt.detect(paths[0], detector=LBP)
+    assert "1/1" in info and (shown[0][0] == [0, 255, 0]).all(axis=-1).any()
+
+
+def test_detect_bad_inputs(tmp_path):
+    text = tmp_path / "notes.jpg"
+    text.write_text("a text file named like an image")
+    with pytest.raises(ValueError, match=r"notes.jpg is not an image: upload \.jpg/\.png/\.webp images or a \.zip"):
+        dt.detect([str(text)], detector=LBP)
+    empty = tmp_path / "empty.zip"
+    zipfile.ZipFile(empty, "w").close()
+    with pytest.raises(ValueError, match="holds no .jpg/.png/.webp images"):
+        dt.detect([str(empty)], detector=LBP)
+    with pytest.raises(ValueError, match=r"number of images must be in 1\.\.64"):
+        dt.detect(None, 0, 10**6, LBP)
+    with pytest.raises(ValueError, match="detector must be one of"):
+        dt.detect(None, 0, 1, "nope")
+    if not os.path.isfile(det.DEFAULT_YOLO):
+        with pytest.raises(ValueError, match=r"yolov8x6_animeface\.pt is not at .*download it from"):
+            dt.detect(None, 0, 1, "YOLOv8 yolov8x6_animeface.pt (HW6)")
+
+
+@needs_default
+@needs_cascade
+def test_batch_writes_hw6_zip_with_progress_and_afd(tmp_path):
+    calls = []
+    zip_path, info, preview = bt.batch(5, seed=10, steps=2, compute_afd=True, detector=LBP,
+                                       progress=lambda f, d: calls.append(f), out_dir=str(tmp_path))
+    with zipfile.ZipFile(zip_path) as zf:
+        assert zf.namelist() == [f"{i}.jpg" for i in range(1, 6)]
+    assert calls[0] == 0.0 and calls[-1] == 1.0 and calls == sorted(calls)
+    assert len(preview) == 5 and "seeds 10–14" in info and "AFD rate:" in info and "/5 = " in info
+    # image i is seed 10+i-1, as generate.py writes it
+    from demo.generate import generate
+
+    one, _, _ = generate(12, 1, "DPM-Solver++", 2)
+    assert np.array_equal(one[0], preview[2])
+
+
+@pytest.mark.parametrize("kwargs,match", [
+    ({"num_images": 0}, r"number of images must be in 1\.\.1000"),
+    ({"num_images": 10**6}, r"1\.\.1000"),
+    ({"seed": -3}, "seed must be a whole number"),
+    ({"sampler": "Euler"}, "sampler must be one of"),
+    ({"steps": 0}, r"steps must be an integer in 1\.\.1000"),
+    ({"eta": 2.0}, r"eta must be a number in \[0, 1\]"),
+])
+@needs_default
+def test_batch_bad_inputs(kwargs, match, tmp_path):
+    args = {"num_images": 2, "seed": 0, "sampler": "DDIM", "steps": 2, "eta": 0.0, "out_dir": str(tmp_path)} | kwargs
+    with pytest.raises(ValueError, match=match):
+        bt.batch(**args)
