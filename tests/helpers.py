@@ -26,3 +26,22 @@ def write_faces(folder: str, n: int = 5, size: int = 20) -> None:
     rng = np.random.default_rng(0)
     for i in range(n):
         Image.fromarray(rng.integers(0, 255, (size, size, 3), dtype=np.uint8)).save(os.path.join(folder, f"{i}.jpg"))
+
+
+def random_inception(seed: int = 0):
+    """A stand-in for pytorch-fid's InceptionV3: the same architecture (FID blocks included), random
+    weights, because the real weights cannot be downloaded here."""
+    from unittest import mock
+
+    import torchvision
+    from pytorch_fid import inception as fi
+
+    torch.manual_seed(seed)
+    with mock.patch.object(fi, "load_state_dict_from_url", return_value=None), \
+            mock.patch.object(torchvision.models.Inception3, "load_state_dict", lambda self, *a, **k: None):
+        net = fi.InceptionV3([fi.InceptionV3.BLOCK_INDEX_BY_DIM[2048]]).eval()
+    net.fid_model_id = f"stand-in-random-seed{seed}"
+    for m in net.modules():  # variance-preserving init, so the 2048 features do not shrink towards 0
+        if isinstance(m, torch.nn.Conv2d):
+            torch.nn.init.kaiming_normal_(m.weight, nonlinearity="relu")
+    return net

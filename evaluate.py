@@ -1,0 +1,240 @@
+"""Score generated faces as HW6 does: FID against the real set and AFD (the fraction of images with a face).
+
+    python evaluate.py --generated DIR [--real DIR|STATS.npz] [--detector auto|yolov8x6|ours|lbpcascade|all]
+                       [--labels CSV] [--inception-weights PATH] [--json OUT]
+    python evaluate.py report --checkpoint checkpoints/anime-64 --n 1000 --out DIR [--sweep]
+
+`report` generates N images for a checkpoint and sampler, scores them with every available detector and
+FID where the Inception weights are present, and writes report.json + report.md; `--sweep` adds the
+quality-vs-steps table and plot (DDPM 1000; DDIM 10/20/50/100 at eta 0 and 1; DPM-Solver++ 10/20) with
+seconds per image: our version of the DDIM paper's Table 1.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import sys
+import time
+
+import numpy as np
+
+from diffusion import detect as det
+from diffusion import fid as fidlib
+
+DEFAULT_REAL = os.path.join(det.SHARED, "data", "anime-faces")
+SWEEP = [("ddpm", None, 1.0)] + [("ddim", s, e) for e in (0.0, 1.0) for s in (10, 20, 50, 100)] + \
+        [("dpm-solver", s, 0.0) for s in (10, 20)]
+
+
+def afd_scores(found: list[bool], labels: list[bool] | None = None) -> dict:
+    """AFD = fraction of images with at least one face. With labels (True = a face image): accuracy,
+    recall (faces found among face images) and precision (face images among those with a face found)."""
+    if not found:
+        raise ValueError("AFD needs at least one image")
+    out = {"afd": float(np.mean(found)), "n": len(found)}
+    if labels is not None:
+        if len(labels) != len(found):
+            raise ValueError(f"{len(labels)} labels for {len(found)} images")
+        f, y = np.array(found), np.array(labels)
+        tp, fp, fn = int((f & y).sum()), int((f & ~y).sum()), int((~f & y).sum())
+        out |= {"accuracy": float((f == y).mean()), "recall": tp / (tp + fn) if tp + fn else float("nan"),
+                "precision": tp / (tp + fp) if tp + fp else float("nan"), "tp": tp, "fp": fp, "fn": fn,
+                "tn": int((~f & ~y).sum())}
+    return out
+
+
+def read_labels(path: str, names: list[str]) -> list[bool]:
+    """A CSV of `name,label` rows (label 1 = face, 0 = not), one per image file."""
+    with open(path, newline="") as f:
+        rows = {r[0].strip(): r[1].strip() for r in csv.reader(f) if len(r) >= 2 and r[1].strip() in ("0", "1")}
+    missing = [n for n in names if n not in rows]
+    if missing:
+        raise ValueError(f"{path} has no 0/1 label for {len(missing)} image(s), e.g. {missing[0]}")
+    return [rows[n] == "1" for n in names]
+
+
+def detectors(kind: str) -> list:
+    """The detectors asked for; with "all", every one whose file is present."""
+    if kind != "all":
+        return [det.make_detector(kind)]
+    found = []
+    for name in ("yolov8x6", "ours", "lbpcascade"):
+        try:
+            found.append(det.make_detector(name))
+        except FileNotFoundError:
+            pass
+    if not found:
+        det.make_detector("auto")  # raises the one-sentence "no detector found" error
+    return found
+
+
+def score(images: list[np.ndarray], kind: str = "all", labels: list[bool] | None = None, real: str | None = None,
+          inception_weights: str | None = None, fid_cache: str | None = None, inception_model=None) -> dict:
+    """AFD per detector and FID (or the reason it is missing) for uint8 images."""
+    out = {"afd": {}}
+    for d in detectors(kind):
+        found = [len(b) > 0 for b in d.detect_batch(images)]
+        out["afd"][d.name] = afd_scores(found, labels) | {"homework_detector": d.is_homework_detector}
+    if real:
+        try:
+            model = inception_model or fidlib.inception(inception_weights)
+            mu, sigma = fidlib.real_statistics(real, model, fid_cache)
+            out["fid"] = fidlib.fid(images, mu, sigma, model)
+        except FileNotFoundError as e:
+            out["fid"], out["fid_missing"] = None, str(e)
+    return out
+
+
+def markdown(rows: list[dict]) -> str:
+    """A table: one row per setting, a column per detector's AFD, FID, seconds per image."""
+    names = sorted({n for r in rows for n in r["afd"]})
+    head = "| setting | " + " | ".join(f"AFD {n}" for n in names) + " | FID | s / image |"
+    lines = [head, "|---" * (len(names) + 3) + "|"]
+    for r in rows:
+        cells = [f"{r['afd'][n]['afd']:.1%}" if n in r["afd"] else "–" for n in names]
+        fid = f"{r['fid']:.2f}" if r.get("fid") is not None else "n/a"
+        secs = f"{r['seconds_per_image']:.3f}" if "seconds_per_image" in r else "–"
+        lines.append(f"| {r.get('setting', 'images')} | " + " | ".join(cells) + f" | {fid} | {secs} |")
+    return "\n".join(lines)
+
+
+def setting_name(sampler: str, steps: int | None, eta: float) -> str:
+    if sampler == "ddpm":
+        return "DDPM 1000"  # all T steps; T is 1000 for the shipped checkpoint
+    return f"DDIM {steps}, eta {eta:g}" if sampler == "ddim" else f"DPM-Solver++ {steps}"
+
+
+def plot(rows: list[dict], path: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 3.8), dpi=110)
+    detector = sorted(rows[0]["afd"])[0]
+    groups = {}
+    for r in rows:
+        key = {"ddpm": "DDPM", "dpm-solver": "DPM-Solver++"}.get(r["sampler"], f"DDIM eta {r['eta']:g}")
+        groups.setdefault(key, []).append(r)
+    for key, rs in groups.items():
+        steps = [r["nfe"] for r in rs]
+        style = "s" if key == "DDPM" else "o-"
+        ax1.plot(steps, [r["afd"][detector]["afd"] * 100 for r in rs], style, label=key)
+        ax2.plot(steps, [r["seconds_per_image"] for r in rs], style, label=key)
+    ax1.set_ylabel(f"AFD rate, % ({detector})")
+    ax2.set_ylabel("seconds per image (batch 64, CPU)")
+    for ax in (ax1, ax2):
+        ax.set_xscale("log")
+        ax.set_xlabel("sampling steps (network evaluations)")
+        ax.grid(alpha=0.3, which="both")
+        ax.legend(fontsize=8)
+    ax2.set_yscale("log")
+    fig.suptitle("Quality vs steps (same seeds for every setting)", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def report(args: argparse.Namespace) -> dict:
+    from tqdm.auto import tqdm
+
+    from diffusion.checkpoint import load_checkpoint
+    from diffusion.pipeline import write_images
+
+    model = load_checkpoint(args.checkpoint)
+    settings = [(args.sampler, args.steps if args.sampler != "ddpm" else None, args.eta)]
+    if args.sweep:
+        settings += [s for s in SWEEP if s != settings[0]]
+    rows, inception, fid_missing = [], None, None
+    if args.real:  # build the Inception network once; offline without its weights, FID is n/a for every row
+        try:
+            inception = fidlib.inception(args.inception_weights)
+        except FileNotFoundError as e:
+            fid_missing = str(e)
+    os.makedirs(args.out, exist_ok=True)
+    for sampler, steps, eta in settings:
+        name = setting_name(sampler, steps, eta)
+        folder = os.path.join(args.out, "images", name.replace(" ", "_").replace(",", ""))
+        images, t0 = [], time.perf_counter()
+        with tqdm(total=args.n, desc=name, unit="img", disable=args.no_progress) as bar:
+            for chunk, imgs in write_images(model, args.n, folder, sampler, steps, eta, 0, args.batch_size):
+                images += list(imgs)
+                bar.update(len(chunk))
+        seconds = (time.perf_counter() - t0) / args.n
+        row = score(images, args.detector, None, args.real if inception else None, fid_cache=args.fid_cache,
+                    inception_model=inception)
+        if fid_missing:
+            row |= {"fid": None, "fid_missing": fid_missing}
+        rows.append({"setting": name, "sampler": sampler, "steps": steps, "eta": eta,
+                     "nfe": model.schedule.num_timesteps if sampler == "ddpm" else steps,
+                     "seconds_per_image": seconds, **row})
+        print(markdown(rows[-1:]).splitlines()[-1], flush=True)
+    result = {"checkpoint": args.checkpoint, "n": args.n, "seeds": f"0..{args.n - 1}", "batch_size": args.batch_size,
+              "rows": rows}
+    with open(os.path.join(args.out, "report.json"), "w") as f:
+        json.dump(result, f, indent=2)
+    md = markdown(rows)
+    if any(r.get("fid_missing") for r in rows):
+        md += f"\n\nFID: n/a — {rows[0]['fid_missing']}"
+    with open(os.path.join(args.out, "report.md"), "w") as f:
+        f.write(f"# {args.checkpoint}: {args.n} images per setting (seeds 0–{args.n - 1})\n\n{md}\n")
+    if args.sweep:
+        plot(rows, os.path.join(args.out, "quality_vs_steps.png"))
+    print(md)
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    is_report = bool(argv) and argv[0] == "report"
+    p = argparse.ArgumentParser(prog="evaluate.py" + (" report" if is_report else ""), description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--detector", default="all", choices=("all",) + det.DETECTORS)
+    p.add_argument("--real", default=DEFAULT_REAL, help="real faces (folder) or their statistics (.npz); '' skips FID")
+    p.add_argument("--inception-weights", default=None, help=f"path of {fidlib.WEIGHTS_NAME}")
+    p.add_argument("--fid-cache", default=None, help="where the real set's statistics are cached")
+    if is_report:
+        from diffusion.samplers import SAMPLERS
+
+        p.add_argument("--checkpoint", default=os.path.join("checkpoints", "anime-64"))
+        p.add_argument("--n", type=int, default=1000)
+        p.add_argument("--out", required=True)
+        p.add_argument("--sampler", choices=SAMPLERS, default="dpm-solver")
+        p.add_argument("--steps", type=int, default=20)
+        p.add_argument("--eta", type=float, default=0.0)
+        p.add_argument("--batch-size", type=int, default=64)
+        p.add_argument("--sweep", action="store_true", help="add the quality-vs-steps settings")
+        p.add_argument("--no-progress", action="store_true")
+    else:
+        p.add_argument("--generated", required=True, help="a folder of generated images (e.g. 1.jpg … 1000.jpg)")
+        p.add_argument("--labels", default=None, help="CSV of name,label (1 face, 0 not): adds accuracy/recall/precision")
+        p.add_argument("--json", default=None, help="also write the scores here")
+    args = p.parse_args(argv[1:] if is_report else argv)
+    try:
+        if is_report:
+            if not 1 <= args.n <= 100_000:
+                p.error(f"--n must be in 1..100000, got {args.n}")
+            report(args)
+            return 0
+        paths = fidlib.folder_images(args.generated)
+        names = [os.path.basename(q) for q in paths]
+        labels = read_labels(args.labels, names) if args.labels else None
+        result = score([fidlib.load_image(q) for q in paths], args.detector, labels, args.real,
+                       args.inception_weights, args.fid_cache)
+    except (ValueError, FileNotFoundError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    result["generated"] = args.generated
+    print(markdown([result | {"setting": os.path.basename(os.path.normpath(args.generated))}]))
+    if result.get("fid_missing"):
+        print(f"FID: n/a — {result['fid_missing']}")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(result, f, indent=2)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
