@@ -90,13 +90,14 @@ def score(images: list[np.ndarray], kind: str = "all", labels: list[bool] | None
 def markdown(rows: list[dict]) -> str:
     """A table: one row per setting, a column per detector's AFD, FID, seconds per image."""
     names = sorted({n for r in rows for n in r["afd"]})
-    head = "| setting | " + " | ".join(f"AFD {n}" for n in names) + " | FID | s / image |"
-    lines = [head, "|---" * (len(names) + 3) + "|"]
+    head = "| setting | images | " + " | ".join(f"AFD {n}" for n in names) + " | FID | s / image |"
+    lines = [head, "|---" * (len(names) + 4) + "|"]
     for r in rows:
         cells = [f"{r['afd'][n]['afd']:.1%}" if n in r["afd"] else "–" for n in names]
         fid = f"{r['fid']:.2f}" if r.get("fid") is not None else "n/a"
         secs = f"{r['seconds_per_image']:.3f}" if "seconds_per_image" in r else "–"
-        lines.append(f"| {r.get('setting', 'images')} | " + " | ".join(cells) + f" | {fid} | {secs} |")
+        n = next(iter(r["afd"].values()))["n"] if r["afd"] else "–"
+        lines.append(f"| {r.get('setting', 'images')} | {n} | " + " | ".join(cells) + f" | {fid} | {secs} |")
     return "\n".join(lines)
 
 
@@ -137,6 +138,20 @@ def plot(rows: list[dict], path: str) -> None:
     plt.close(fig)
 
 
+def sample_rows(strips: list[tuple[str, list[np.ndarray]]], path: str) -> None:
+    """The same seeds under every setting: a row of images per setting, labelled."""
+    from PIL import Image, ImageDraw
+
+    size, label_w, pad = 64, 150, 2
+    canvas = Image.new("RGB", (label_w + 8 * (size + pad), len(strips) * (size + pad)), "white")
+    draw = ImageDraw.Draw(canvas)
+    for r, (name, images) in enumerate(strips):
+        draw.text((4, r * (size + pad) + size // 2 - 6), name, fill="black")
+        for c, img in enumerate(images):
+            canvas.paste(Image.fromarray(img).resize((size, size)), (label_w + c * (size + pad), r * (size + pad)))
+    canvas.save(path)
+
+
 def report(args: argparse.Namespace) -> dict:
     from tqdm.auto import tqdm
 
@@ -154,24 +169,27 @@ def report(args: argparse.Namespace) -> dict:
         except FileNotFoundError as e:
             fid_missing = str(e)
     os.makedirs(args.out, exist_ok=True)
-    for sampler, steps, eta in settings:
+    strips = []
+    for k, (sampler, steps, eta) in enumerate(settings):
         name = setting_name(sampler, steps, eta)
+        n = args.n if k == 0 else (args.sweep_n or args.n)
         folder = os.path.join(args.out, "images", name.replace(" ", "_").replace(",", ""))
         images, t0 = [], time.perf_counter()
-        with tqdm(total=args.n, desc=name, unit="img", disable=args.no_progress) as bar:
-            for chunk, imgs in write_images(model, args.n, folder, sampler, steps, eta, 0, args.batch_size):
+        with tqdm(total=n, desc=name, unit="img", disable=args.no_progress) as bar:
+            for chunk, imgs in write_images(model, n, folder, sampler, steps, eta, 0, args.batch_size):
                 images += list(imgs)
                 bar.update(len(chunk))
-        seconds = (time.perf_counter() - t0) / args.n
+        seconds = (time.perf_counter() - t0) / n
+        strips.append((name, images[:8]))
         row = score(images, args.detector, None, args.real if inception else None, fid_cache=args.fid_cache,
                     inception_model=inception)
         if fid_missing:
             row |= {"fid": None, "fid_missing": fid_missing}
-        rows.append({"setting": name, "sampler": sampler, "steps": steps, "eta": eta,
+        rows.append({"setting": name, "n": n, "sampler": sampler, "steps": steps, "eta": eta,
                      "nfe": model.schedule.num_timesteps if sampler == "ddpm" else steps,
                      "seconds_per_image": seconds, **row})
         print(markdown(rows[-1:]).splitlines()[-1], flush=True)
-    result = {"checkpoint": args.checkpoint, "n": args.n, "seeds": f"0..{args.n - 1}", "batch_size": args.batch_size,
+    result = {"checkpoint": args.checkpoint, "seeds": "0..n-1 in every setting", "batch_size": args.batch_size,
               "rows": rows}
     with open(os.path.join(args.out, "report.json"), "w") as f:
         json.dump(result, f, indent=2)
@@ -179,7 +197,8 @@ def report(args: argparse.Namespace) -> dict:
     if any(r.get("fid_missing") for r in rows):
         md += f"\n\nFID: n/a — {rows[0]['fid_missing']}"
     with open(os.path.join(args.out, "report.md"), "w") as f:
-        f.write(f"# {args.checkpoint}: {args.n} images per setting (seeds 0–{args.n - 1})\n\n{md}\n")
+        f.write(f"# {args.checkpoint}: n images per setting, seeds 0…n−1\n\n{md}\n")
+    sample_rows(strips, os.path.join(args.out, "samples.png"))
     if args.sweep:
         plot(rows, os.path.join(args.out, "quality_vs_steps.png"))
     print(md)
@@ -206,6 +225,7 @@ def main(argv: list[str] | None = None) -> int:
         p.add_argument("--eta", type=float, default=0.0)
         p.add_argument("--batch-size", type=int, default=64)
         p.add_argument("--sweep", action="store_true", help="add the quality-vs-steps settings")
+        p.add_argument("--sweep-n", type=int, default=0, help="images per sweep setting (default: --n)")
         p.add_argument("--no-progress", action="store_true")
     else:
         p.add_argument("--generated", required=True, help="a folder of generated images (e.g. 1.jpg … 1000.jpg)")

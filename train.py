@@ -101,7 +101,7 @@ def parse_args(argv: list[str] | None = None) -> TrainConfig:
 
 # ----------------------------------------------------------------------------- training state
 
-def _flatten_optimizer(opt: torch.optim.Optimizer) -> tuple[dict[str, torch.Tensor], dict]:
+def flatten_optimizer(opt: torch.optim.Optimizer) -> tuple[dict[str, torch.Tensor], dict]:
     sd = opt.state_dict()
     tensors, scalars = {}, {}
     for idx, st in sd["state"].items():
@@ -113,7 +113,7 @@ def _flatten_optimizer(opt: torch.optim.Optimizer) -> tuple[dict[str, torch.Tens
     return tensors, {"param_groups": sd["param_groups"], "scalars": scalars}
 
 
-def _unflatten_optimizer(tensors: dict[str, torch.Tensor], meta: dict) -> dict:
+def unflatten_optimizer(tensors: dict[str, torch.Tensor], meta: dict) -> dict:
     state: dict[int, dict] = {}
     for name, v in tensors.items():
         if name.startswith("opt."):
@@ -134,20 +134,22 @@ def save_state(cfg: TrainConfig, model, ema, opt, step: int, data_gen: torch.Gen
         "weights": "EMA"})
     state_dir = os.path.join(cfg.out, "training_state")
     os.makedirs(state_dir, exist_ok=True)
-    opt_tensors, opt_meta = _flatten_optimizer(opt)
+    opt_tensors, opt_meta = flatten_optimizer(opt)
     tensors = {**{f"model.{k}": v for k, v in model.state_dict().items()}, **opt_tensors,
                "rng.torch": torch.get_rng_state(), "rng.data": data_gen.get_state(), "data.perm": perm}
     atomic_save_tensors(tensors, os.path.join(state_dir, "state.safetensors"))
     meta = {"step": step, "pos": pos, "optimizer": opt_meta, "config": dataclasses.asdict(cfg)}
     atomic_write_bytes(os.path.join(state_dir, "state.json"), json.dumps(meta).encode())
-    _plot_losses(cfg.out)
+    plot_losses(cfg.out)
 
 
 def _world() -> int:
     return int(os.environ.get("WORLD_SIZE", "1"))
 
 
-def _plot_losses(out: str) -> None:
+def plot_losses(out: str, keys: tuple[str, ...] = ("loss",), ylabel: str = "weighted MSE",
+                log_scale: bool = True) -> None:
+    """log.jsonl → loss.png: each key per log interval, with a moving mean."""
     path = os.path.join(out, "log.jsonl")
     if not os.path.exists(path):
         return
@@ -159,18 +161,21 @@ def _plot_losses(out: str) -> None:
     rows = [json.loads(line) for line in open(path) if line.strip()]
     if not rows:
         return
-    steps, loss = [r["step"] for r in rows], [r["loss"] for r in rows]
     fig, ax = plt.subplots(figsize=(6, 3.5), dpi=110)
-    ax.plot(steps, loss, lw=0.8, alpha=0.5, label="loss (per log interval)")
-    k = max(1, len(loss) // 30)
-    if len(loss) > k:
-        smooth = [sum(loss[max(0, i - k):i + 1]) / len(loss[max(0, i - k):i + 1]) for i in range(len(loss))]
-        ax.plot(steps, smooth, lw=1.5, label=f"moving mean ({k + 1})")
+    steps = [r["step"] for r in rows]
+    for key in keys:
+        loss = [r[key] for r in rows]
+        line, = ax.plot(steps, loss, lw=0.8, alpha=0.4, label=f"{key} (per log interval)")
+        k = max(1, len(loss) // 30)
+        if len(loss) > k:
+            smooth = [sum(loss[max(0, i - k):i + 1]) / len(loss[max(0, i - k):i + 1]) for i in range(len(loss))]
+            ax.plot(steps, smooth, lw=1.5, color=line.get_color(), label=f"{key}, moving mean ({k + 1})")
     ax.set_xlabel("step")
-    ax.set_ylabel("weighted MSE")
-    ax.set_yscale("log")
+    ax.set_ylabel(ylabel)
+    if log_scale:
+        ax.set_yscale("log")
     ax.grid(alpha=0.3)
-    ax.legend()
+    ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(os.path.join(out, "loss.png"))
     plt.close(fig)
@@ -231,7 +236,7 @@ def train(cfg: TrainConfig) -> int:
         from safetensors.torch import load_file
 
         ema.load_state_dict(load_file(os.path.join(cfg.out, "model.safetensors")))
-        opt.load_state_dict(_unflatten_optimizer(state, meta["optimizer"]))
+        opt.load_state_dict(unflatten_optimizer(state, meta["optimizer"]))
         torch.set_rng_state(state["rng.torch"])
         data_gen.set_state(state["rng.data"])
         perm, pos, step = state["data.perm"], meta["pos"], meta["step"]

@@ -22,7 +22,7 @@ PREVIEW = 16
 
 def batch(num_images: int = 1000, seed: int = 0, sampler: str = "DPM-Solver++", steps: int = 20, eta: float = 0.0,
           checkpoint: str = DEFAULT_CHECKPOINT, compute_afd: bool = False, detector: str = "Best available",
-          progress: Callable[[float, str], None] | None = None, out_dir: str | None = None
+          psi: float = 1.0, progress: Callable[[float, str], None] | None = None, out_dir: str | None = None
           ) -> tuple[str, str, list[np.ndarray]]:
     """(zip path, markdown summary, the first few images)."""
     if num_images is None or int(num_images) != num_images or not 1 <= int(num_images) <= MAX_IMAGES:
@@ -41,7 +41,7 @@ def batch(num_images: int = 1000, seed: int = 0, sampler: str = "DPM-Solver++", 
     if progress:
         progress(0.0, f"generating {n} images …")
     for chunk, images in write_images(model, n, folder, SAMPLER_NAMES[sampler], int(steps), float(eta), seed,
-                                      BATCH_SIZE):
+                                      BATCH_SIZE, float(psi)):
         names += chunk
         preview += list(images[:PREVIEW - len(preview)])
         if detector_ is not None:  # score the written JPEGs, as the homework scores the submission
@@ -52,7 +52,8 @@ def batch(num_images: int = 1000, seed: int = 0, sampler: str = "DPM-Solver++", 
     seconds = time.perf_counter() - t0
     zip_path = os.path.join(out_dir, f"faces_{n}.zip")
     write_zip(folder, names, zip_path)
-    summary = (f"{n} images (seeds {seed}–{seed + n - 1}, {sampler}, {checkpoint}) in {seconds:.1f} s "
+    how = f"StyleGAN ψ {psi:g}" if model.kind == "stylegan" else sampler
+    summary = (f"{n} images (seeds {seed}–{seed + n - 1}, {how}, {checkpoint}) in {seconds:.1f} s "
                f"({seconds / n:.3f} s per image): `1.jpg` … `{n}.jpg` in the zip.")
     if detector_ is not None:
         summary += f"\n\n**AFD rate: {found}/{n} = {found / n:.1%}** by {describe(detector_)}."

@@ -16,7 +16,7 @@ import torch
 from diffusion.pipeline import to_uint8
 from diffusion.samplers import make_sampler, sample, seeded_noise
 
-from .generate import DEFAULT_CHECKPOINT, get_model
+from .generate import DEFAULT_CHECKPOINT, get_diffusion
 
 
 def _parse(values: str, kind: type, what: str) -> list:
@@ -34,7 +34,7 @@ def compare(seed: int, steps: str = "10,20,50,100", etas: str = "0,0.5,1", inclu
             out_dir: str | None = None) -> tuple[np.ndarray, str, str]:
     """(grid image: rows = eta, columns = steps [+ DDPM 1000], a markdown table, a plot path)."""
     step_list, eta_list = _parse(steps, int, "steps"), _parse(etas, float, "eta")
-    model = get_model(checkpoint)
+    model = get_diffusion(checkpoint, "a DDIM steps comparison")
     T = model.schedule.num_timesteps
     for s in step_list:
         if not 1 <= s <= T:

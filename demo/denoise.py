@@ -16,7 +16,7 @@ import torch
 from diffusion.pipeline import to_uint8
 from diffusion.samplers import make_sampler, seeded_noise
 
-from .generate import DEFAULT_CHECKPOINT, SAMPLER_NAMES, get_model
+from .generate import DEFAULT_CHECKPOINT, SAMPLER_NAMES, get_diffusion
 
 VIEWS = ("x_t", "predicted x0")
 MAX_IMAGES = 8
@@ -52,7 +52,7 @@ def denoise_stream(seed: int, num_images: int = 5, sampler: str = "DDIM", steps:
         raise ValueError(f"sampler must be one of {', '.join(SAMPLER_NAMES)}, got {sampler!r}")
     if seed is None or int(seed) != seed or seed < 0:
         raise ValueError(f"seed must be a whole number >= 0, got {seed}")
-    model = get_model(checkpoint)
+    model = get_diffusion(checkpoint, "the denoising animation")
     size = model.image_size
     noise, gens = seeded_noise(list(range(int(seed), int(seed) + int(num_images))), (3, size, size))
     run = make_sampler(SAMPLER_NAMES[sampler], model.eps, model.schedule,

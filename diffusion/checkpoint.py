@@ -1,4 +1,5 @@
-"""Self-describing checkpoints: a folder with `config.json` and `model.safetensors` (EMA weights).
+"""Self-describing checkpoints: a folder with `config.json` and `model.safetensors` (EMA weights), of a
+diffusion UNet ("model": "unet") or a StyleGAN generator ("model": "stylegan").
 
 One loader serves the app and the CLIs. Weights are read with safetensors only: nothing is unpickled.
 Every failure (missing folder or file, truncated or foreign weights, a config that does not match them)
@@ -16,6 +17,7 @@ from safetensors.torch import load_file, save_file
 
 from .samplers import PREDICTIONS, Model, eps_model
 from .schedules import Schedule, make_schedule
+from .stylegan import Generator, StyleGANConfig
 from .unet import UNet, UNetConfig
 
 CONFIG_NAME, WEIGHTS_NAME = "config.json", "model.safetensors"
@@ -43,6 +45,21 @@ class LoadedModel:
     def image_size(self) -> int:
         return self.net.config.image_size
 
+    kind = "diffusion"
+
+
+@dataclass
+class LoadedGAN:
+    """A StyleGAN generator: one pass from a seed to an image, no sampler, no steps."""
+    generator: Generator
+    config: dict
+    path: str
+    kind = "stylegan"
+
+    @property
+    def image_size(self) -> int:
+        return self.generator.config.image_size
+
 
 def atomic_write_bytes(path: str, data: bytes) -> None:
     tmp = f"{path}.tmp{os.getpid()}"
@@ -68,38 +85,59 @@ def save_checkpoint(path: str, net: torch.nn.Module, unet_config: UNetConfig, sc
     atomic_write_bytes(os.path.join(path, CONFIG_NAME), json.dumps(config, indent=2).encode())
 
 
-def load_checkpoint(path: str, device: str | torch.device = "cpu") -> LoadedModel:
-    """Load a checkpoint folder for sampling (eval mode, channels_last)."""
+def save_stylegan_checkpoint(path: str, generator: torch.nn.Module, config: StyleGANConfig,
+                             extra: dict | None = None) -> None:
+    """Write a StyleGAN generator (e.g. its EMA) as `path/config.json` + `path/model.safetensors`."""
+    os.makedirs(path, exist_ok=True)
+    atomic_save_tensors(generator.state_dict(), os.path.join(path, WEIGHTS_NAME))
+    body = {"format": FORMAT, "model": "stylegan", "stylegan": config.to_dict(), **(extra or {})}
+    atomic_write_bytes(os.path.join(path, CONFIG_NAME), json.dumps(body, indent=2).encode())
+
+
+def load_checkpoint(path: str, device: str | torch.device = "cpu") -> LoadedModel | LoadedGAN:
+    """Load a checkpoint folder for sampling: a diffusion UNet (eval mode, channels_last) or, where its
+    config says "model": "stylegan", the StyleGAN generator (EMA weights)."""
     config_path, weights_path = os.path.join(path, CONFIG_NAME), os.path.join(path, WEIGHTS_NAME)
     if not os.path.isdir(path):
         raise CheckpointError(f"No checkpoint folder at {path}: pass a folder holding {CONFIG_NAME} and {WEIGHTS_NAME}.")
     for f in (config_path, weights_path):
         if not os.path.isfile(f):
             raise CheckpointError(f"Checkpoint {path} has no {os.path.basename(f)}; it needs {CONFIG_NAME} and "
-                                  f"{WEIGHTS_NAME} (written by train.py).")
+                                  f"{WEIGHTS_NAME} (written by train.py or train_gan.py).")
     try:
         with open(config_path) as f:
             config = json.load(f)
-        known = {fl.name for fl in fields(UNetConfig)}
-        unet_config = UNetConfig(**{k: v for k, v in config["unet"].items() if k in known})
-        schedule = make_schedule(config["schedule"]["name"], int(config["schedule"]["timesteps"]))
-        prediction = config.get("prediction", "eps")
-        if prediction not in PREDICTIONS:
-            raise ValueError(f"prediction {prediction!r} is not one of {PREDICTIONS}")
+        kind = config.get("model", "unet")
+        if kind == "stylegan":
+            known = {fl.name for fl in fields(StyleGANConfig)}
+            gan_config = StyleGANConfig(**{k: v for k, v in config["stylegan"].items() if k in known})
+        elif kind == "unet":
+            known = {fl.name for fl in fields(UNetConfig)}
+            unet_config = UNetConfig(**{k: v for k, v in config["unet"].items() if k in known})
+            schedule = make_schedule(config["schedule"]["name"], int(config["schedule"]["timesteps"]))
+            prediction = config.get("prediction", "eps")
+            if prediction not in PREDICTIONS:
+                raise ValueError(f"prediction {prediction!r} is not one of {PREDICTIONS}")
+        else:
+            raise ValueError(f"model {kind!r} is not unet or stylegan")
     except (OSError, json.JSONDecodeError, KeyError, TypeError, ValueError) as e:
         raise CheckpointError(f"{config_path} is not a valid checkpoint config ({e}).") from None
     try:
         state = load_file(weights_path)
     except (SafetensorError, OSError) as e:
         raise CheckpointError(f"{weights_path} is truncated or not a safetensors file ({e}).") from None
-    net = UNet(unet_config)
+    net = Generator(gan_config) if kind == "stylegan" else UNet(unet_config)
     try:
         net.load_state_dict(state, strict=True)
     except RuntimeError as e:
         first = str(e).strip().splitlines()
-        raise CheckpointError(f"{weights_path} does not match the UNet in {config_path} "
+        raise CheckpointError(f"{weights_path} does not match the {'StyleGAN' if kind == 'stylegan' else 'UNet'} in "
+                              f"{config_path} "
                               f"({first[1].strip() if len(first) > 1 else first[0]}).") from None
-    net = net.eval().to(device=device, memory_format=torch.channels_last)
+    net = net.eval().to(device=device)
     for p in net.parameters():
         p.requires_grad_(False)
+    if kind == "stylegan":
+        return LoadedGAN(net, config, path)
+    net = net.to(memory_format=torch.channels_last)
     return LoadedModel(net, schedule, prediction, config, path)

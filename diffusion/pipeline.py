@@ -7,7 +7,7 @@ from collections.abc import Iterator, Sequence
 import numpy as np
 import torch
 
-from .checkpoint import LoadedModel
+from .checkpoint import LoadedGAN, LoadedModel
 from .samplers import make_sampler, sample, seeded_noise
 
 
@@ -17,12 +17,18 @@ def to_uint8(x: torch.Tensor) -> np.ndarray:
     return x.permute(0, 2, 3, 1).numpy()
 
 
-def generate_batches(model: LoadedModel, seeds: Sequence[int], sampler: str = "dpm-solver", steps: int | None = 20,
-                     eta: float = 0.0, batch_size: int = 64) -> Iterator[tuple[list[int], np.ndarray]]:
+def generate_batches(model: LoadedModel | LoadedGAN, seeds: Sequence[int], sampler: str = "dpm-solver",
+                     steps: int | None = 20, eta: float = 0.0, batch_size: int = 64, psi: float = 1.0
+                     ) -> Iterator[tuple[list[int], np.ndarray]]:
     """Yield (seeds, uint8 images) a batch at a time; image of seed s depends on s alone.
+    A StyleGAN checkpoint ignores sampler, steps and eta and takes the truncation psi instead.
     Bad arguments raise ValueError here, before any work starts."""
     if not isinstance(batch_size, int) or batch_size < 1:
         raise ValueError(f"batch_size must be an integer >= 1, got {batch_size!r}")
+    if isinstance(model, LoadedGAN):
+        if not 0.0 <= psi <= 1.0:
+            raise ValueError(f"truncation psi must be in [0, 1], got {psi}")
+        return _gan_batches(model, seeds, psi, batch_size)
     size = model.image_size
     make_sampler(sampler, model.eps, model.schedule, torch.zeros(1, 3, size, size), steps=steps, eta=eta)  # validates
     return _batches(model, seeds, sampler, steps, eta, batch_size)
@@ -40,6 +46,14 @@ def _batches(model, seeds, sampler, steps, eta, batch_size):
         yield chunk, to_uint8(sample(run))
 
 
+def _gan_batches(model, seeds, psi, batch_size):
+    from .stylegan import generate
+
+    for i in range(0, len(seeds), batch_size):
+        chunk = list(seeds[i:i + batch_size])
+        yield chunk, to_uint8(generate(model.generator, chunk, psi))
+
+
 JPEG_QUALITY = 95
 
 
@@ -54,14 +68,14 @@ def write_zip(folder: str, names: Sequence[str], zip_path: str) -> None:
                 zf.writestr(info, f.read())
 
 
-def write_images(model: LoadedModel, n: int, out: str, sampler: str = "dpm-solver", steps: int | None = 20,
-                 eta: float = 0.0, seed: int = 0, batch_size: int = 64
+def write_images(model: LoadedModel | LoadedGAN, n: int, out: str, sampler: str = "dpm-solver",
+                 steps: int | None = 20, eta: float = 0.0, seed: int = 0, batch_size: int = 64, psi: float = 1.0
                  ) -> Iterator[tuple[list[str], np.ndarray]]:
     """Write out/1.jpg … out/N.jpg (the HW6 submission format; image i from seed seed+i-1) a batch at a time,
     yielding (file names, uint8 images) per batch, so memory stays bounded for any N."""
     from PIL import Image
 
-    batches = generate_batches(model, list(range(seed, seed + n)), sampler, steps, eta, batch_size)
+    batches = generate_batches(model, list(range(seed, seed + n)), sampler, steps, eta, batch_size, psi)
     os.makedirs(out, exist_ok=True)
     for chunk, images in batches:
         names = [f"{s - seed + 1}.jpg" for s in chunk]

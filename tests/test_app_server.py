@@ -64,7 +64,7 @@ def client(app_url):
 def test_every_api_name_through_gradio_client(client, tmp_path):
     from gradio_client import handle_file
 
-    gallery, info, seed = client.predict(5, 2, "DDIM", 3, 0.0, "anime-64", False, api_name="/generate")
+    gallery, info, seed = client.predict(5, 2, "DDIM", 3, 0.0, "anime-64", False, 1.0, api_name="/generate")
     assert seed == 5 and len(gallery) == 2 and "seeds 5–6" in info
     assert Image.open(gallery[0]["image"]).size == (64, 64)
 
@@ -74,7 +74,7 @@ def test_every_api_name_through_gradio_client(client, tmp_path):
     grid, table, plot = client.predict(0, "2,3", "0,1", False, "anime-64", api_name="/compare")
     assert Image.open(grid).size == (2 * 64 * 3 + 4 * 3, 2 * 64 * 3 + 4 * 3) and "| 0 |" in table
 
-    slerp, lerp, gif = client.predict(0, 1, 3, 2, "anime-64", api_name="/interpolate")
+    slerp, lerp, gif = client.predict(0, 1, 3, 2, "anime-64", 1.0, api_name="/interpolate")
     assert Image.open(slerp).size[0] > Image.open(slerp).size[1] and gif.endswith(".gif")
 
     face = tmp_path / "face.png"
@@ -82,7 +82,7 @@ def test_every_api_name_through_gradio_client(client, tmp_path):
     shown, afd = client.predict([handle_file(str(face))], 0, 1, "lbpcascade (OpenCV)", "anime-64", api_name="/detect")
     assert len(shown) == 1 and "AFD rate: 0/1" in afd
 
-    zip_path, binfo, preview = client.predict(3, 0, "DPM-Solver++", 2, 0.0, "anime-64", False, "Best available",
+    zip_path, binfo, preview = client.predict(3, 0, "DPM-Solver++", 2, 0.0, "anime-64", False, "Best available", 1.0,
                                               api_name="/batch")
     assert zipfile.ZipFile(zip_path).namelist() == ["1.jpg", "2.jpg", "3.jpg"] and len(preview) == 3
 
@@ -95,19 +95,20 @@ def test_bad_inputs_are_errors_and_the_app_keeps_serving(client, tmp_path):
     text.write_text("not an image")
     # Sliders are range-checked by Gradio itself ("Value 0 is less than minimum value 1."), the rest by our handlers
     for args, api, match in [
-        ((0, 1, "DDIM", 0, 0.0, "anime-64", False), "/generate", "less than minimum value 1"),
-        ((0, 1, "DDIM", 10**6, 0.0, "anime-64", False), "/generate", "greater than maximum value 1000"),
-        ((0, 1, "DDIM", 10, 2.0, "anime-64", False), "/generate", "greater than maximum value 1"),
-        ((0, 10**6, "DDIM", 10, 0.0, "anime-64", False), "/generate", "greater than maximum value 64"),
-        ((-5, 1, "DDIM", 10, 0.0, "anime-64", False), "/generate", r"seed must be a whole number in 0\.\."),
-        ((0, 1, "DDIM", 10, 0.0, "nope", False), "/generate", r"not in the list of choices: \['anime-64'\]"),
-        ((10**6, 0, "DPM-Solver++", 20, 0.0, "anime-64", False, "Best available"), "/batch", "maximum value 1000"),
+        ((0, 1, "DDIM", 0, 0.0, "anime-64", False, 1.0), "/generate", "less than minimum value 1"),
+        ((0, 1, "DDIM", 10**6, 0.0, "anime-64", False, 1.0), "/generate", "greater than maximum value 1000"),
+        ((0, 1, "DDIM", 10, 2.0, "anime-64", False, 1.0), "/generate", "greater than maximum value 1"),
+        ((0, 10**6, "DDIM", 10, 0.0, "anime-64", False, 1.0), "/generate", "greater than maximum value 64"),
+        ((-5, 1, "DDIM", 10, 0.0, "anime-64", False, 1.0), "/generate", r"seed must be a whole number in 0\.\."),
+        ((0, 1, "DDIM", 10, 0.0, "nope", False, 1.0), "/generate", r"not in the list of choices: \["),
+        ((0, 1, "DDIM", 10, 0.0, "anime-64", False, 3.0), "/generate", "greater than maximum value 1"),
+        ((10**6, 0, "DPM-Solver++", 20, 0.0, "anime-64", False, "Best available", 1.0), "/batch", "maximum value 1000"),
         ((0, "0,5", "0", False, "anime-64"), "/compare", r"steps must be in 1\.\.1000"),
         (([handle_file(str(text))], 0, 1, "lbpcascade (OpenCV)", "anime-64"), "/detect", "notes.png is not an image"),
     ]:
         with pytest.raises(AppError, match=match):
             client.predict(*args, api_name=api)
-    _, info, _ = client.predict(1, 1, "DDIM", 2, 0.0, "anime-64", False, api_name="/generate")
+    _, info, _ = client.predict(1, 1, "DDIM", 2, 0.0, "anime-64", False, 1.0, api_name="/generate")
     assert "seeds 1–1" in info
 
 

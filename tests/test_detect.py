@@ -147,3 +147,30 @@ print("ATTEMPTS", attempts)
     assert res.returncode == 0, res.stderr[-2000:]
     assert "ATTEMPTS []" in res.stdout, res.stdout[-2000:]
     assert (tmp_path / ".cache" / "anime-face-lab" / "yolo" / "Ultralytics" / "Arial.ttf").is_file()
+
+
+@pytest.mark.skipif(not os.path.isfile(os.path.join(det.DEFAULT_OWN, "model.safetensors")),
+                    reason="checkpoints/afd-yolov8n is not present")
+def test_shipped_detector_finds_held_out_faces_not_negatives():
+    """Our YOLOv8n at the HW6 settings, on faces it never saw (the last files by name) and on negatives."""
+    import sys
+
+    from PIL import Image
+
+    from diffusion.data import list_images
+
+    faces_dir = os.path.join(det.SHARED, "data", "anime-faces")
+    if not os.path.isdir(faces_dir):
+        pytest.skip("../shared/data is not beside the repo")
+    sys.path.insert(0, os.path.join(det.ROOT, "bench"))
+    from train_detector import load_faces, make_negative
+
+    held = list_images(faces_dir)[-100:]
+    faces = load_faces(faces_dir, held)
+    ours = det.make_detector("ours")
+    assert not ours.is_homework_detector and (ours.conf, ours.iou, ours.imgsz) == (0.8, 0.8, 64)
+    real64 = [np.asarray(Image.fromarray(f).resize((64, 64), Image.Resampling.BICUBIC)) for f in faces]
+    assert det.face_rate(ours, real64) >= 0.97
+    rng = np.random.default_rng(0)
+    for kind in ("noise", "blurred"):
+        assert det.face_rate(ours, [make_negative(f, kind, rng) for f in faces]) <= 0.02, kind

@@ -1,0 +1,283 @@
+"""Train the StyleGAN baseline (diffusion/stylegan.py) with the same tooling as train.py: the same data
+loading and augmentation presets, log.jsonl + loss.png, sample grids on fixed seeds, exact --resume,
+Ctrl-C/SIGTERM saving, Accelerate for several processes, and a self-describing checkpoint
+(config.json + model.safetensors holding the generator's EMA weights).
+
+    python train_gan.py --data ../shared/data/anime-faces --out checkpoints/stylegan-64
+    python train_gan.py --out checkpoints/stylegan-64 --resume
+
+Losses (StyleGAN2): non-saturating logistic for G and D, lazy R1 on real images every --r1-every steps
+(scaled by that interval), style mixing with probability --mixing, Adam(β1 = 0, β2 = 0.99), EMA of G.
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import math
+import os
+import signal
+import sys
+import time
+from dataclasses import dataclass
+
+import torch
+
+from diffusion.checkpoint import atomic_save_tensors, atomic_write_bytes, save_stylegan_checkpoint
+from diffusion.data import AUGMENTATIONS, augment, load_images
+from diffusion.stylegan import (Discriminator, Generator, StyleGANConfig, discriminator_loss, generate,
+                                generator_loss, r1_penalty)
+from train import DEFAULT_DATA, flatten_optimizer, plot_losses, unflatten_optimizer
+
+
+@dataclass
+class GANConfig:
+    data: str = DEFAULT_DATA
+    out: str = "checkpoints/stylegan-run"
+    resume: bool = False
+    image_size: int = 64
+    augment: str = "flip"  # none | flip | hw6-medium
+    # model (StyleGANConfig)
+    z_dim: int = 128
+    w_dim: int = 128
+    mapping_layers: int = 8
+    channels: int = 128
+    min_channels: int = 32
+    d_channels: int = 128
+    # optimisation
+    batch_size: int = 32  # per process
+    lr: float = 0.002
+    r1_gamma: float = 0.1  # small for 64x64 faces
+    r1_every: int = 16
+    mixing: float = 0.9
+    ema_decay: float = 0.999
+    max_steps: int = 100_000
+    # bookkeeping
+    log_every: int = 20
+    sample_every: int = 500
+    save_every: int = 250
+    sample_seeds: int = 16
+    seed: int = 0
+    max_images: int = 0
+    threads: int = 0
+    progress: bool = True
+
+    def model_config(self) -> StyleGANConfig:
+        return StyleGANConfig(image_size=self.image_size, z_dim=self.z_dim, w_dim=self.w_dim,
+                              mapping_layers=self.mapping_layers, channels=self.channels,
+                              min_channels=self.min_channels, d_channels=self.d_channels)
+
+
+def parse_args(argv: list[str] | None = None) -> GANConfig:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    for f in dataclasses.fields(GANConfig):
+        flag = "--" + f.name.replace("_", "-")
+        if f.type in ("bool", bool):
+            p.add_argument(flag, action=argparse.BooleanOptionalAction, default=f.default)
+        else:
+            p.add_argument(flag, type={"int": int, "float": float}.get(str(f.type), str), default=f.default)
+    cfg = GANConfig(**vars(p.parse_args(argv)))
+    if cfg.augment not in AUGMENTATIONS:
+        p.error(f"--augment must be one of {', '.join(AUGMENTATIONS)}")
+    if cfg.batch_size < 2 or cfg.max_steps < 1 or cfg.r1_every < 1:
+        p.error("--batch-size must be >= 2; --max-steps and --r1-every >= 1")
+    if not 0 <= cfg.mixing <= 1:
+        p.error("--mixing must be in [0, 1]")
+    cfg.model_config()  # validates the model fields
+    return cfg
+
+
+def save_state(cfg: GANConfig, g, d, g_ema, opt_g, opt_d, step: int, data_gen, perm, pos: int) -> None:
+    save_stylegan_checkpoint(cfg.out, g_ema, cfg.model_config(), extra={
+        "weights": "EMA", "steps_trained": step,
+        "images_seen": step * cfg.batch_size * int(os.environ.get("WORLD_SIZE", "1")),
+        "training": dataclasses.asdict(cfg), "data": {"path": os.path.abspath(cfg.data), "images": len(perm)}})
+    state_dir = os.path.join(cfg.out, "training_state")
+    os.makedirs(state_dir, exist_ok=True)
+    tg, mg = flatten_optimizer(opt_g)
+    td, md = flatten_optimizer(opt_d)
+    tensors = {**{f"g.{k}": v for k, v in g.state_dict().items()}, **{f"d.{k}": v for k, v in d.state_dict().items()},
+               **{f"g{k}": v for k, v in tg.items()}, **{f"d{k}": v for k, v in td.items()},
+               "rng.torch": torch.get_rng_state(), "rng.data": data_gen.get_state(), "data.perm": perm}
+    atomic_save_tensors(tensors, os.path.join(state_dir, "state.safetensors"))
+    meta = {"step": step, "pos": pos, "opt_g": mg, "opt_d": md, "config": dataclasses.asdict(cfg)}
+    atomic_write_bytes(os.path.join(state_dir, "state.json"), json.dumps(meta).encode())
+    plot_losses(cfg.out, ("loss_g", "loss_d"), "logistic loss", log_scale=False)
+
+
+def save_sample_grid(g_ema, cfg: GANConfig, step: int) -> str:
+    from torchvision.utils import save_image
+
+    imgs = generate(g_ema.eval(), list(range(cfg.sample_seeds)))
+    os.makedirs(os.path.join(cfg.out, "samples"), exist_ok=True)
+    path = os.path.join(cfg.out, "samples", f"step_{step:06d}.png")
+    save_image((imgs.float().cpu() + 1) / 2, path, nrow=int(math.ceil(math.sqrt(cfg.sample_seeds))), padding=2)
+    return path
+
+
+def sync_grads(module: torch.nn.Module, world: int) -> None:
+    """Average gradients over processes by hand: the R1 step runs outside DDP (double backward)."""
+    if world > 1:
+        for p in module.parameters():
+            if p.grad is not None:
+                torch.distributed.all_reduce(p.grad)
+                p.grad /= world
+
+
+def train(cfg: GANConfig) -> int:
+    from accelerate import Accelerator
+
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    cuda = torch.cuda.is_available()
+    accelerator = Accelerator(cpu=not cuda)
+    main_proc, rank, world = accelerator.is_main_process, accelerator.process_index, accelerator.num_processes
+    state = meta = None
+    if cfg.resume:
+        state_dir = os.path.join(cfg.out, "training_state")
+        if not os.path.isfile(os.path.join(state_dir, "state.json")):
+            raise SystemExit(f"--resume: no training state in {state_dir}; start without --resume.")
+        from safetensors.torch import load_file
+
+        meta = json.load(open(os.path.join(state_dir, "state.json")))
+        state = load_file(os.path.join(state_dir, "state.safetensors"))
+        keep = {"out", "resume", "max_steps", "progress", "threads", "sample_every", "save_every", "log_every"}
+        cfg = GANConfig(**{**meta["config"], **{k: getattr(cfg, k) for k in keep}})
+
+    images = load_images(cfg.data, cfg.image_size, limit=cfg.max_images, log=print if main_proc else None)
+    torch.manual_seed(cfg.seed)  # identical initial weights on every rank
+    mc = cfg.model_config()
+    g, d, g_ema = Generator(mc), Discriminator(mc), Generator(mc)
+    if rank:
+        torch.manual_seed(cfg.seed + rank)
+    opt_g = torch.optim.Adam(g.parameters(), lr=cfg.lr, betas=(0.0, 0.99))
+    opt_d = torch.optim.Adam(d.parameters(), lr=cfg.lr, betas=(0.0, 0.99))
+    data_gen = torch.Generator().manual_seed(cfg.seed)
+    step, pos, perm = 0, 0, torch.randperm(len(images), generator=data_gen)
+    if state is not None:
+        from safetensors.torch import load_file
+
+        g.load_state_dict({k[2:]: v for k, v in state.items() if k.startswith("g.")})
+        d.load_state_dict({k[2:]: v for k, v in state.items() if k.startswith("d.")})
+        g_ema.load_state_dict(load_file(os.path.join(cfg.out, "model.safetensors")))
+        opt_g.load_state_dict(unflatten_optimizer({k[1:]: v for k, v in state.items() if k.startswith("gopt.")},
+                                                  meta["opt_g"]))
+        opt_d.load_state_dict(unflatten_optimizer({k[1:]: v for k, v in state.items() if k.startswith("dopt.")},
+                                                  meta["opt_d"]))
+        torch.set_rng_state(state["rng.torch"])
+        data_gen.set_state(state["rng.data"])
+        perm, pos, step = state["data.perm"], meta["pos"], meta["step"]
+        if rank:
+            torch.manual_seed(cfg.seed + rank + 1_000_003 * step)
+    else:
+        g_ema.load_state_dict(g.state_dict())
+    g_ema.requires_grad_(False).eval()
+    g_ema = g_ema.to(accelerator.device)
+    g, d, opt_g, opt_d = accelerator.prepare(g, d, opt_g, opt_d)
+    raw_g, raw_d = accelerator.unwrap_model(g), accelerator.unwrap_model(d)
+    if main_proc:
+        n_g, n_d = (sum(p.numel() for p in m.parameters()) / 1e6 for m in (raw_g, raw_d))
+        print(f"StyleGAN G {n_g:.2f} M, D {n_d:.2f} M params; {len(images)} images; "
+              f"{world} process(es) × batch {cfg.batch_size}; step {step} → {cfg.max_steps}")
+    log_path = os.path.join(cfg.out, "log.jsonl")
+    os.makedirs(cfg.out, exist_ok=True)
+    if main_proc and os.path.exists(log_path):
+        rows = [r for r in open(log_path) if r.strip() and json.loads(r)["step"] <= step]
+        atomic_write_bytes(log_path, "".join(rows).encode())
+    bar = None
+    if main_proc and cfg.progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=cfg.max_steps, initial=step, unit="step", dynamic_ncols=True)
+    hist, t_last = {"loss_g": [], "loss_d": [], "r1": []}, time.perf_counter()
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    if main_proc:
+        signal.signal(signal.SIGINT, interrupt)
+        signal.signal(signal.SIGTERM, interrupt)
+    device, z_dim = accelerator.device, cfg.z_dim
+
+    def latents(n: int) -> tuple[torch.Tensor, torch.Tensor | None, int]:
+        z = torch.randn(n, z_dim, device=device)
+        if torch.rand(()) < cfg.mixing:
+            return z, torch.randn(n, z_dim, device=device), int(torch.randint(1, raw_g.num_ws, ()))
+        return z, None, 0
+
+    try:
+        while step < cfg.max_steps:
+            need = cfg.batch_size * world
+            if pos + need > len(perm):
+                perm, pos = torch.randperm(len(images), generator=data_gen), 0
+            idx = perm[pos:pos + need][rank::world]
+            pos += need
+            real = augment(images[idx], cfg.augment).to(device)
+            n = real.shape[0]
+
+            # --- D: logistic loss on real vs fake; every r1_every steps also R1 (outside DDP, synced by hand)
+            z, z_mix, cut = latents(n)
+            with torch.no_grad():
+                fake = g(z, z_mix=z_mix, crossover=cut)
+            opt_d.zero_grad(set_to_none=True)
+            if step % cfg.r1_every == 0:
+                r1 = r1_penalty(raw_d, real)
+                loss_d = discriminator_loss(raw_d(real), raw_d(fake))
+                (loss_d + cfg.r1_gamma / 2 * r1 * cfg.r1_every).backward()
+                sync_grads(raw_d, world)
+                hist["r1"].append(r1.item())
+            else:
+                loss_d = discriminator_loss(d(real), d(fake))
+                accelerator.backward(loss_d)
+            opt_d.step()
+
+            # --- G: non-saturating loss through the (unwrapped, frozen) D: only G's gradients are synced
+            z, z_mix, cut = latents(n)
+            raw_d.requires_grad_(False)
+            loss_g = generator_loss(raw_d(g(z, z_mix=z_mix, crossover=cut)))
+            opt_g.zero_grad(set_to_none=True)
+            accelerator.backward(loss_g)
+            opt_g.step()
+            raw_d.requires_grad_(True)
+            step += 1
+
+            decay = min(cfg.ema_decay, (1 + step) / (10 + step))
+            with torch.no_grad():
+                for pe, pm in zip(g_ema.parameters(), raw_g.parameters()):
+                    pe.lerp_(pm.detach(), 1 - decay)
+                for be, bm in zip(g_ema.buffers(), raw_g.buffers()):
+                    be.copy_(bm)
+            hist["loss_g"].append(loss_g.item())
+            hist["loss_d"].append(loss_d.item())
+            if bar is not None:
+                bar.update(1)
+                bar.set_postfix(g=f"{hist['loss_g'][-1]:.3f}", d=f"{hist['loss_d'][-1]:.3f}")
+            if main_proc and step % cfg.log_every == 0:
+                now = time.perf_counter()
+                mean = lambda v: sum(v[-cfg.log_every:]) / max(1, len(v[-cfg.log_every:]))  # noqa: E731
+                row = {"step": step, "loss_g": mean(hist["loss_g"]), "loss_d": mean(hist["loss_d"]),
+                       "r1": hist["r1"][-1] if hist["r1"] else None, "ema_decay": decay,
+                       "steps_per_s": cfg.log_every / (now - t_last), "time": time.time()}
+                t_last = now
+                with open(log_path, "a") as f:
+                    f.write(json.dumps(row) + "\n")
+            if step % cfg.save_every == 0 or step == cfg.max_steps:
+                accelerator.wait_for_everyone()
+                if main_proc:
+                    save_state(cfg, raw_g, raw_d, g_ema, opt_g, opt_d, step, data_gen, perm, pos)
+            if main_proc and (step % cfg.sample_every == 0 or step == cfg.max_steps):
+                save_sample_grid(g_ema, cfg, step)
+    except KeyboardInterrupt:
+        if main_proc:
+            print(f"\ninterrupted at step {step}: saving to {cfg.out} …", file=sys.stderr)
+            save_state(cfg, raw_g, raw_d, g_ema, opt_g, opt_d, step, data_gen, perm, pos)
+            print(f"saved; continue with: python train_gan.py --out {cfg.out} --resume", file=sys.stderr)
+        return step
+    finally:
+        if bar is not None:
+            bar.close()
+    return step
+
+
+if __name__ == "__main__":
+    train(parse_args())
