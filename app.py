@@ -82,7 +82,7 @@ def build() -> gr.Blocks:
                     randomize = gr.Checkbox(value=False, label="Randomize seed")
                     num = gr.Slider(1, gen.MAX_IMAGES, value=8, step=1, label="Number of images")
                     sampler = gr.Radio(list(gen.SAMPLER_NAMES), value="DPM-Solver++", label="Sampler")
-                    steps = gr.Slider(1, 1000, value=20, step=1, label="Steps (DDPM always uses all 1000)")
+                    steps = gr.Slider(1, 1000, value=10, step=1, label="Steps (DDPM always uses all 1000)")
                     eta = gr.Slider(0, 1, value=0, step=0.05, label="eta (DDIM: 0 deterministic, 1 like DDPM)")
                     checkpoint = gr.Dropdown(checkpoints, value=checkpoints[0] if checkpoints else None,
                                              label="Checkpoint (used by every tab)")
@@ -137,7 +137,9 @@ def build() -> gr.Blocks:
                         [c_grid, c_table, c_plot], api_name="compare", **CPU)
 
         with gr.Tab("Interpolation"):
-            gr.Markdown("Two seeds; their x_T blended, each blend sampled with deterministic DDIM. " + itp.WHY_SLERP)
+            gr.Markdown("Two seeds; their x_T blended, each blend sampled with deterministic DDIM. " + itp.WHY_SLERP
+                        + " With a StyleGAN checkpoint: the top strip is linear in w (with truncation ψ), the "
+                          "bottom slerp in z, seed A's noise maps held fixed.")
             with gr.Row():
                 i_a = gr.Number(value=0, precision=0, label="Seed A")
                 i_b = gr.Number(value=1, precision=0, label="Seed B")

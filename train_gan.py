@@ -173,6 +173,9 @@ def train(cfg: GANConfig) -> int:
         g_ema.load_state_dict(g.state_dict())
     g_ema.requires_grad_(False).eval()
     g_ema = g_ema.to(accelerator.device)
+    channels_last = accelerator.device.type == "cpu"  # about 25 % faster convolutions on a CPU
+    if channels_last:
+        g, d = g.to(memory_format=torch.channels_last), d.to(memory_format=torch.channels_last)
     g, d, opt_g, opt_d = accelerator.prepare(g, d, opt_g, opt_d)
     raw_g, raw_d = accelerator.unwrap_model(g), accelerator.unwrap_model(d)
     if main_proc:
@@ -213,6 +216,8 @@ def train(cfg: GANConfig) -> int:
             idx = perm[pos:pos + need][rank::world]
             pos += need
             real = augment(images[idx], cfg.augment).to(device)
+            if channels_last:
+                real = real.contiguous(memory_format=torch.channels_last)
             n = real.shape[0]
 
             # --- D: logistic loss on real vs fake; every r1_every steps also R1 (outside DDP, synced by hand)

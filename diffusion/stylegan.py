@@ -85,18 +85,17 @@ class ModulatedConv(nn.Module):
         self.scale, self.demodulate, self.up, self.c_out = 1 / math.sqrt(c_in * k * k), demodulate, up, c_out
 
     def forward(self, x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
-        b, c, h, wd = x.shape
+        # Scaling the input channels by s and the output channels by the demodulation factor equals the
+        # per-sample weights above, but runs as one ordinary convolution for the whole batch.
         s = self.affine(w)  # [B, c_in]
-        weight = self.weight[None] * self.scale * s[:, None, :, None, None]  # [B, c_out, c_in, k, k]
-        if self.demodulate:
-            weight = weight * torch.rsqrt(weight.pow(2).sum(dim=(2, 3, 4), keepdim=True) + 1e-8)
+        weight = self.weight * self.scale
         if self.up:
             x = F.interpolate(x, scale_factor=2, mode="bilinear", align_corners=False)
-            h, wd = 2 * h, 2 * wd
-        # one grouped convolution applies each sample's own weights
-        out = F.conv2d(x.reshape(1, b * c, h, wd), weight.reshape(b * self.c_out, c, *weight.shape[3:]),
-                       padding=weight.shape[-1] // 2, groups=b)
-        return out.reshape(b, self.c_out, h, wd)
+        y = F.conv2d(x * s[:, :, None, None], weight, padding=weight.shape[-1] // 2)
+        if self.demodulate:  # 1 / √(Σ_ik (s_i w_ijk)²) = 1 / √(Σ_i s_i² Σ_k w_ijk²)
+            d = torch.rsqrt(s.pow(2) @ weight.pow(2).sum(dim=(2, 3)).t() + 1e-8)  # [B, c_out]
+            y = y * d[:, :, None, None]
+        return y
 
 
 class StyleLayer(nn.Module):

@@ -86,6 +86,12 @@ def test_every_api_name_through_gradio_client(client, tmp_path):
                                               api_name="/batch")
     assert zipfile.ZipFile(zip_path).namelist() == ["1.jpg", "2.jpg", "3.jpg"] and len(preview) == 3
 
+    if os.path.isfile(os.path.join(ROOT, "checkpoints", "stylegan-64", "model.safetensors")):
+        grid, table = client.predict(2, 0, 3, False, "lbpcascade (OpenCV)", api_name="/versus")
+        assert os.path.isfile(grid) and "| DDIM 3 |" in table and "| StyleGAN |" in table
+        gallery, info, _ = client.predict(0, 2, "DDIM", 3, 0.0, "stylegan-64", False, 0.7, api_name="/generate")
+        assert len(gallery) == 2 and "StyleGAN" in info
+
 
 def test_bad_inputs_are_errors_and_the_app_keeps_serving(client, tmp_path):
     from gradio_client import handle_file
@@ -183,4 +189,12 @@ def test_every_tab_in_headless_chromium(app_url):
         expect(page.locator("#batch-zip a").first).to_have_attribute("download", "faces_24.zip")
         expect(page.locator("#batch-preview img")).to_have_count(16)
         shot("batch")
+
+        if os.path.isfile(os.path.join(ROOT, "checkpoints", "stylegan-64", "model.safetensors")):
+            tab("Diffusion vs GAN")
+            page.locator("#vs-ddpm input[type=checkbox]").uncheck()  # DDPM's 1000 steps are for the classroom
+            page.locator("#vs-run").click()
+            expect(page.locator("#vs-table")).to_contain_text("StyleGAN", timeout=120_000)
+            expect(page.locator("#vs-grid img")).to_be_visible()
+            shot("versus")
         browser.close()

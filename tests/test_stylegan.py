@@ -94,3 +94,19 @@ def test_bad_inputs():
         StyleGANConfig(image_size=48)
     with pytest.raises(ValueError, match=r"mapping_layers must be in 1\.\.16"):
         StyleGANConfig(mapping_layers=0)
+
+
+def test_modulated_conv_equals_per_sample_weights():
+    """StyleGAN2 eq. 1 and 3 with each sample's own modulated, demodulated weights, against our fused form."""
+    from diffusion.stylegan import ModulatedConv
+
+    torch.manual_seed(0)
+    conv = ModulatedConv(5, 7, w_dim=6)
+    x, w = torch.randn(3, 5, 8, 8), torch.randn(3, 6)
+    s = conv.affine(w)
+    expected = []
+    for i in range(3):
+        wi = conv.weight * conv.scale * s[i][None, :, None, None]  # w'_ijk = s_i w_ijk
+        wi = wi / torch.sqrt(wi.pow(2).sum(dim=(1, 2, 3), keepdim=True) + 1e-8)  # w''
+        expected.append(F.conv2d(x[i:i + 1], wi, padding=1))
+    torch.testing.assert_close(conv(x, w), torch.cat(expected), atol=1e-5, rtol=1e-5)
