@@ -83,7 +83,8 @@ def import_ultralytics():
 
     YOLO_OFFLINE stops its online checks; a TTF at $YOLO_CONFIG_DIR/Ultralytics/Arial.ttf (matplotlib's
     DejaVuSans) stops it fetching a font. On import it sets OMP_NUM_THREADS=1 where unset, and on a CPU
-    device it calls torch.set_num_threads(cpu_count - 1): both would halve the UNet's speed here.
+    device it calls torch.set_num_threads(cpu_count - 1): both would halve the UNet's speed here. It also
+    patches PIL.Image.open (see below).
     """
     import torch
 
@@ -98,10 +99,15 @@ def import_ultralytics():
         os.makedirs(os.path.dirname(font), exist_ok=True)
         shutil.copyfile(os.path.join(matplotlib.get_data_path(), "fonts", "ttf", "DejaVuSans.ttf"), font)
     import ultralytics
-    from ultralytics.utils import torch_utils
+    from PIL import Image
+    from ultralytics.utils import patches, torch_utils
 
     torch_utils.NUM_THREADS = threads  # select_device("cpu") resets torch's threads to this
     torch.set_num_threads(threads)
+    # On import it also replaces PIL.Image.open, for every caller in the process, with a wrapper that answers an
+    # unreadable file by pip-installing pi-heif (a network access) and then fails with ModuleNotFoundError:
+    # give PIL its own open back, so a text file uploaded as an image stays a clear "not an image" error.
+    Image.open = getattr(patches, "_image_open", Image.open)
     return ultralytics
 
 

@@ -139,13 +139,20 @@ import numpy as np
 from diffusion import detect as det
 d = det.YoloDetector(model=det.build_own_yolo(), conf=0.0)
 d.detect_batch([np.zeros((64, 64, 3), np.uint8)])
+open("notes.png", "w").write("text, not an image")
+from PIL import Image, UnidentifiedImageError
+try:
+    Image.open("notes.png")  # ultralytics' PIL patch would pip-install pi-heif here
+except UnidentifiedImageError:
+    print("UNREADABLE OK")
 print("ATTEMPTS", attempts)
 """
     env = {k: v for k, v in os.environ.items() if not k.startswith("YOLO_")}
     env["HOME"] = str(tmp_path)  # the default config dir lands in this empty home
-    res = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=300)
+    res = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=300,
+                         cwd=tmp_path)
     assert res.returncode == 0, res.stderr[-2000:]
-    assert "ATTEMPTS []" in res.stdout, res.stdout[-2000:]
+    assert "ATTEMPTS []" in res.stdout and "UNREADABLE OK" in res.stdout, res.stdout[-2000:]
     assert (tmp_path / ".cache" / "anime-face-lab" / "yolo" / "Ultralytics" / "Arial.ttf").is_file()
 
 
