@@ -10,12 +10,8 @@ app), `log.jsonl`, `loss.png` and `samples/step_NNNNNN.png` (EMA model, fixed se
 """
 from __future__ import annotations
 
-import argparse
 import dataclasses
-import json
-import math
 import os
-import signal
 import sys
 import time
 from dataclasses import dataclass
@@ -23,10 +19,14 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from diffusion.checkpoint import atomic_save_tensors, atomic_write_bytes, save_checkpoint
+from diffusion.checkpoint import atomic_save_tensors, save_checkpoint
 from diffusion.data import AUGMENTATIONS, augment, load_images
 from diffusion.samplers import dpm_solver, eps_model, sample, seeded_noise
 from diffusion.schedules import make_schedule
+from diffusion.training import (STATE_DIR, append_log, config_parser, ema_decay_at, flatten_optimizer, next_batch,
+                                open_log, plot_losses, progress_bar, read_training_state, restore_rng,
+                                resumed_config, save_grid, save_on_signals, unflatten_optimizer, update_ema,
+                                world_size, write_state_meta)
 from diffusion.unet import UNet, UNetConfig, count_parameters
 
 DEFAULT_DATA = os.environ.get("ANIME_FACES_DIR", "../shared/data/anime-faces")
@@ -82,13 +82,7 @@ def _ints(s: str) -> tuple[int, ...]:
 
 
 def parse_args(argv: list[str] | None = None) -> TrainConfig:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    for f in dataclasses.fields(TrainConfig):
-        flag = "--" + f.name.replace("_", "-")
-        if f.type in ("bool", bool):
-            p.add_argument(flag, action=argparse.BooleanOptionalAction, default=f.default)
-        else:
-            p.add_argument(flag, type={"int": int, "float": float}.get(str(f.type), str), default=f.default)
+    p = config_parser(TrainConfig, __doc__)
     cfg = TrainConfig(**vars(p.parse_args(argv)))
     if cfg.augment not in AUGMENTATIONS:
         p.error(f"--augment must be one of {', '.join(AUGMENTATIONS)}")
@@ -101,97 +95,28 @@ def parse_args(argv: list[str] | None = None) -> TrainConfig:
 
 # ----------------------------------------------------------------------------- training state
 
-def flatten_optimizer(opt: torch.optim.Optimizer) -> tuple[dict[str, torch.Tensor], dict]:
-    sd = opt.state_dict()
-    tensors, scalars = {}, {}
-    for idx, st in sd["state"].items():
-        for k, v in st.items():
-            if torch.is_tensor(v):
-                tensors[f"opt.{idx}.{k}"] = v
-            else:
-                scalars[f"{idx}.{k}"] = v
-    return tensors, {"param_groups": sd["param_groups"], "scalars": scalars}
-
-
-def unflatten_optimizer(tensors: dict[str, torch.Tensor], meta: dict) -> dict:
-    state: dict[int, dict] = {}
-    for name, v in tensors.items():
-        if name.startswith("opt."):
-            _, idx, k = name.split(".", 2)
-            state.setdefault(int(idx), {})[k] = v
-    for name, v in meta["scalars"].items():
-        idx, k = name.split(".", 1)
-        state.setdefault(int(idx), {})[k] = v
-    return {"state": state, "param_groups": meta["param_groups"]}
-
-
 def save_state(cfg: TrainConfig, model, ema, opt, step: int, data_gen: torch.Generator, perm, pos: int) -> None:
     """Checkpoint (EMA) for the app + training state for --resume, each file written atomically."""
     save_checkpoint(cfg.out, ema, cfg.unet_config(), cfg.schedule, cfg.timesteps, cfg.prediction, extra={
-        "steps_trained": step, "images_seen": step * cfg.batch_size * _world(),
+        "steps_trained": step, "images_seen": step * cfg.batch_size * world_size(),
         "training": dataclasses.asdict(cfg),
         "data": {"path": os.path.abspath(cfg.data), "images": int(len(perm)) if perm is not None else None},
         "weights": "EMA"})
-    state_dir = os.path.join(cfg.out, "training_state")
-    os.makedirs(state_dir, exist_ok=True)
+    os.makedirs(os.path.join(cfg.out, STATE_DIR), exist_ok=True)
     opt_tensors, opt_meta = flatten_optimizer(opt)
     tensors = {**{f"model.{k}": v for k, v in model.state_dict().items()}, **opt_tensors,
                "rng.torch": torch.get_rng_state(), "rng.data": data_gen.get_state(), "data.perm": perm}
-    atomic_save_tensors(tensors, os.path.join(state_dir, "state.safetensors"))
-    meta = {"step": step, "pos": pos, "optimizer": opt_meta, "config": dataclasses.asdict(cfg)}
-    atomic_write_bytes(os.path.join(state_dir, "state.json"), json.dumps(meta).encode())
+    atomic_save_tensors(tensors, os.path.join(cfg.out, STATE_DIR, "state.safetensors"))
+    write_state_meta(cfg.out, {"step": step, "pos": pos, "optimizer": opt_meta, "config": dataclasses.asdict(cfg)})
     plot_losses(cfg.out)
 
 
-def _world() -> int:
-    return int(os.environ.get("WORLD_SIZE", "1"))
-
-
-def plot_losses(out: str, keys: tuple[str, ...] = ("loss",), ylabel: str = "weighted MSE",
-                log_scale: bool = True) -> None:
-    """log.jsonl → loss.png: each key per log interval, with a moving mean."""
-    path = os.path.join(out, "log.jsonl")
-    if not os.path.exists(path):
-        return
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    rows = [json.loads(line) for line in open(path) if line.strip()]
-    if not rows:
-        return
-    fig, ax = plt.subplots(figsize=(6, 3.5), dpi=110)
-    steps = [r["step"] for r in rows]
-    for key in keys:
-        loss = [r[key] for r in rows]
-        line, = ax.plot(steps, loss, lw=0.8, alpha=0.4, label=f"{key} (per log interval)")
-        k = max(1, len(loss) // 30)
-        if len(loss) > k:
-            smooth = [sum(loss[max(0, i - k):i + 1]) / len(loss[max(0, i - k):i + 1]) for i in range(len(loss))]
-            ax.plot(steps, smooth, lw=1.5, color=line.get_color(), label=f"{key}, moving mean ({k + 1})")
-    ax.set_xlabel("step")
-    ax.set_ylabel(ylabel)
-    if log_scale:
-        ax.set_yscale("log")
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(os.path.join(out, "loss.png"))
-    plt.close(fig)
-
-
 def save_sample_grid(ema, cfg: TrainConfig, schedule, step: int) -> str:
-    from torchvision.utils import save_image
-
     net = ema.eval()
     noise, _ = seeded_noise(list(range(cfg.sample_seeds)), (3, cfg.image_size, cfg.image_size),
                             device=next(net.parameters()).device)
-    imgs = sample(dpm_solver(eps_model(net, schedule, cfg.prediction), schedule, noise, steps=20))
-    os.makedirs(os.path.join(cfg.out, "samples"), exist_ok=True)
-    path = os.path.join(cfg.out, "samples", f"step_{step:06d}.png")
-    save_image((imgs.float().cpu() + 1) / 2, path, nrow=int(math.ceil(math.sqrt(cfg.sample_seeds))), padding=2)
-    return path
+    return save_grid(sample(dpm_solver(eps_model(net, schedule, cfg.prediction), schedule, noise, steps=20)),
+                     cfg.out, step)
 
 
 # ----------------------------------------------------------------------------- main loop
@@ -209,15 +134,8 @@ def train(cfg: TrainConfig) -> int:
 
     state, meta = None, None
     if cfg.resume:
-        state_dir = os.path.join(cfg.out, "training_state")
-        if not os.path.isfile(os.path.join(state_dir, "state.json")):
-            raise SystemExit(f"--resume: no training state in {state_dir}; start without --resume.")
-        from safetensors.torch import load_file
-
-        meta = json.load(open(os.path.join(state_dir, "state.json")))
-        state = load_file(os.path.join(state_dir, "state.safetensors"))
-        keep = {"out", "resume", "max_steps", "progress", "threads", "sample_every", "save_every", "log_every"}
-        cfg = TrainConfig(**{**meta["config"], **{k: getattr(cfg, k) for k in keep}})
+        state, meta = read_training_state(cfg.out)
+        cfg = resumed_config(cfg, meta)
 
     images = load_images(cfg.data, cfg.image_size, limit=cfg.max_images, log=print if main_proc else None)
     schedule = make_schedule(cfg.schedule, cfg.timesteps)
@@ -237,11 +155,8 @@ def train(cfg: TrainConfig) -> int:
 
         ema.load_state_dict(load_file(os.path.join(cfg.out, "model.safetensors")))
         opt.load_state_dict(unflatten_optimizer(state, meta["optimizer"]))
-        torch.set_rng_state(state["rng.torch"])
-        data_gen.set_state(state["rng.data"])
         perm, pos, step = state["data.perm"], meta["pos"], meta["step"]
-        if rank:  # only rank 0's RNG is saved; other ranks reseed from the step, still deterministic
-            torch.manual_seed(cfg.seed + rank + 1_000_003 * step)
+        restore_rng(state, data_gen, rank, cfg.seed, step)
     else:
         if cfg.init_from:
             from diffusion.checkpoint import load_checkpoint
@@ -264,26 +179,11 @@ def train(cfg: TrainConfig) -> int:
         print(f"UNet {count_parameters(raw) / 1e6:.2f} M params; {len(images)} images; "
               f"{world} process(es) × batch {cfg.batch_size}; step {step} → {cfg.max_steps}")
 
-    log_path = os.path.join(cfg.out, "log.jsonl")
-    os.makedirs(cfg.out, exist_ok=True)
-    if main_proc and os.path.exists(log_path):  # drop rows logged after the state we resumed from
-        rows = [r for r in open(log_path) if r.strip() and json.loads(r)["step"] <= step]
-        atomic_write_bytes(log_path, "".join(rows).encode())
-    bar = None
-    if main_proc and cfg.progress:
-        from tqdm.auto import tqdm
-
-        bar = tqdm(total=cfg.max_steps, initial=step, unit="step", dynamic_ncols=True)
+    log_path = open_log(cfg.out, step) if main_proc else None
+    bar = progress_bar(main_proc and cfg.progress, cfg.max_steps, step)
     losses, t_last = [], time.perf_counter()
-
-    def interrupt(signum, frame):
-        raise KeyboardInterrupt
-
-    # Ctrl-C and SIGTERM (a scheduler, `kill`) both save first; a shell starts background jobs with SIGINT
-    # ignored, so install the handlers explicitly.
     if main_proc:
-        signal.signal(signal.SIGINT, interrupt)
-        signal.signal(signal.SIGTERM, interrupt)
+        save_on_signals()
 
     def checkpoint() -> None:
         accelerator.wait_for_everyone()
@@ -293,11 +193,7 @@ def train(cfg: TrainConfig) -> int:
     try:
         while step < cfg.max_steps:
             # --- batch: this rank's slice of the next global batch, from one shared permutation
-            need = cfg.batch_size * world
-            if pos + need > len(perm):
-                perm, pos = torch.randperm(len(images), generator=data_gen), 0
-            idx = perm[pos:pos + need][rank::world]
-            pos += need
+            idx, perm, pos = next_batch(perm, pos, len(images), data_gen, cfg.batch_size, rank, world)
             x0 = augment(images[idx], cfg.augment).to(accelerator.device)
             if accelerator.device.type == "cpu":
                 x0 = x0.contiguous(memory_format=torch.channels_last)
@@ -326,12 +222,8 @@ def train(cfg: TrainConfig) -> int:
             step += 1
 
             # --- EMA of the weights, with warm-up
-            decay = min(cfg.ema_decay, (1 + step) / (10 + step)) if cfg.ema_warmup else cfg.ema_decay
-            with torch.no_grad():
-                for pe, pm in zip(ema.parameters(), raw.parameters()):
-                    pe.lerp_(pm.detach().to(pe.dtype), 1 - decay)
-                for be, bm in zip(ema.buffers(), raw.buffers()):
-                    be.copy_(bm)
+            decay = ema_decay_at(step, cfg.ema_decay, cfg.ema_warmup)
+            update_ema(ema, raw, decay)
 
             losses.append(loss.item())
             if bar is not None:
@@ -343,8 +235,7 @@ def train(cfg: TrainConfig) -> int:
                        "lr": lr, "grad_norm": float(grad_norm), "ema_decay": decay,
                        "steps_per_s": cfg.log_every / (now - t_last), "time": time.time()}
                 t_last = now
-                with open(log_path, "a") as f:
-                    f.write(json.dumps(row) + "\n")
+                append_log(log_path, row)
             if step % cfg.save_every == 0 or step == cfg.max_steps:
                 checkpoint()
             if main_proc and (step % cfg.sample_every == 0 or step == cfg.max_steps):

@@ -11,23 +11,23 @@ Losses (StyleGAN2): non-saturating logistic for G and D, lazy R1 on real images 
 """
 from __future__ import annotations
 
-import argparse
 import dataclasses
-import json
-import math
 import os
-import signal
 import sys
 import time
 from dataclasses import dataclass
 
 import torch
 
-from diffusion.checkpoint import atomic_save_tensors, atomic_write_bytes, save_stylegan_checkpoint
+from diffusion.checkpoint import atomic_save_tensors, save_stylegan_checkpoint
 from diffusion.data import AUGMENTATIONS, augment, load_images
 from diffusion.stylegan import (Discriminator, Generator, StyleGANConfig, discriminator_loss, generate,
                                 generator_loss, r1_penalty)
-from train import DEFAULT_DATA, flatten_optimizer, plot_losses, unflatten_optimizer
+from diffusion.training import (STATE_DIR, append_log, config_parser, ema_decay_at, flatten_optimizer, next_batch,
+                                open_log, plot_losses, progress_bar, read_training_state, restore_rng,
+                                resumed_config, save_grid, save_on_signals, unflatten_optimizer, update_ema,
+                                world_size, write_state_meta)
+from train import DEFAULT_DATA
 
 
 @dataclass
@@ -69,13 +69,7 @@ class GANConfig:
 
 
 def parse_args(argv: list[str] | None = None) -> GANConfig:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    for f in dataclasses.fields(GANConfig):
-        flag = "--" + f.name.replace("_", "-")
-        if f.type in ("bool", bool):
-            p.add_argument(flag, action=argparse.BooleanOptionalAction, default=f.default)
-        else:
-            p.add_argument(flag, type={"int": int, "float": float}.get(str(f.type), str), default=f.default)
+    p = config_parser(GANConfig, __doc__)
     cfg = GANConfig(**vars(p.parse_args(argv)))
     if cfg.augment not in AUGMENTATIONS:
         p.error(f"--augment must be one of {', '.join(AUGMENTATIONS)}")
@@ -90,29 +84,21 @@ def parse_args(argv: list[str] | None = None) -> GANConfig:
 def save_state(cfg: GANConfig, g, d, g_ema, opt_g, opt_d, step: int, data_gen, perm, pos: int) -> None:
     save_stylegan_checkpoint(cfg.out, g_ema, cfg.model_config(), extra={
         "weights": "EMA", "steps_trained": step,
-        "images_seen": step * cfg.batch_size * int(os.environ.get("WORLD_SIZE", "1")),
+        "images_seen": step * cfg.batch_size * world_size(),
         "training": dataclasses.asdict(cfg), "data": {"path": os.path.abspath(cfg.data), "images": len(perm)}})
-    state_dir = os.path.join(cfg.out, "training_state")
-    os.makedirs(state_dir, exist_ok=True)
+    os.makedirs(os.path.join(cfg.out, STATE_DIR), exist_ok=True)
     tg, mg = flatten_optimizer(opt_g)
     td, md = flatten_optimizer(opt_d)
     tensors = {**{f"g.{k}": v for k, v in g.state_dict().items()}, **{f"d.{k}": v for k, v in d.state_dict().items()},
                **{f"g{k}": v for k, v in tg.items()}, **{f"d{k}": v for k, v in td.items()},
                "rng.torch": torch.get_rng_state(), "rng.data": data_gen.get_state(), "data.perm": perm}
-    atomic_save_tensors(tensors, os.path.join(state_dir, "state.safetensors"))
-    meta = {"step": step, "pos": pos, "opt_g": mg, "opt_d": md, "config": dataclasses.asdict(cfg)}
-    atomic_write_bytes(os.path.join(state_dir, "state.json"), json.dumps(meta).encode())
+    atomic_save_tensors(tensors, os.path.join(cfg.out, STATE_DIR, "state.safetensors"))
+    write_state_meta(cfg.out, {"step": step, "pos": pos, "opt_g": mg, "opt_d": md, "config": dataclasses.asdict(cfg)})
     plot_losses(cfg.out, ("loss_g", "loss_d"), "logistic loss", log_scale=False)
 
 
 def save_sample_grid(g_ema, cfg: GANConfig, step: int) -> str:
-    from torchvision.utils import save_image
-
-    imgs = generate(g_ema.eval(), list(range(cfg.sample_seeds)))
-    os.makedirs(os.path.join(cfg.out, "samples"), exist_ok=True)
-    path = os.path.join(cfg.out, "samples", f"step_{step:06d}.png")
-    save_image((imgs.float().cpu() + 1) / 2, path, nrow=int(math.ceil(math.sqrt(cfg.sample_seeds))), padding=2)
-    return path
+    return save_grid(generate(g_ema.eval(), list(range(cfg.sample_seeds))), cfg.out, step)
 
 
 def sync_grads(module: torch.nn.Module, world: int) -> None:
@@ -134,15 +120,8 @@ def train(cfg: GANConfig) -> int:
     main_proc, rank, world = accelerator.is_main_process, accelerator.process_index, accelerator.num_processes
     state = meta = None
     if cfg.resume:
-        state_dir = os.path.join(cfg.out, "training_state")
-        if not os.path.isfile(os.path.join(state_dir, "state.json")):
-            raise SystemExit(f"--resume: no training state in {state_dir}; start without --resume.")
-        from safetensors.torch import load_file
-
-        meta = json.load(open(os.path.join(state_dir, "state.json")))
-        state = load_file(os.path.join(state_dir, "state.safetensors"))
-        keep = {"out", "resume", "max_steps", "progress", "threads", "sample_every", "save_every", "log_every"}
-        cfg = GANConfig(**{**meta["config"], **{k: getattr(cfg, k) for k in keep}})
+        state, meta = read_training_state(cfg.out)
+        cfg = resumed_config(cfg, meta)
 
     images = load_images(cfg.data, cfg.image_size, limit=cfg.max_images, log=print if main_proc else None)
     torch.manual_seed(cfg.seed)  # identical initial weights on every rank
@@ -164,11 +143,8 @@ def train(cfg: GANConfig) -> int:
                                                   meta["opt_g"]))
         opt_d.load_state_dict(unflatten_optimizer({k[1:]: v for k, v in state.items() if k.startswith("dopt.")},
                                                   meta["opt_d"]))
-        torch.set_rng_state(state["rng.torch"])
-        data_gen.set_state(state["rng.data"])
         perm, pos, step = state["data.perm"], meta["pos"], meta["step"]
-        if rank:
-            torch.manual_seed(cfg.seed + rank + 1_000_003 * step)
+        restore_rng(state, data_gen, rank, cfg.seed, step)
     else:
         g_ema.load_state_dict(g.state_dict())
     g_ema.requires_grad_(False).eval()
@@ -182,24 +158,11 @@ def train(cfg: GANConfig) -> int:
         n_g, n_d = (sum(p.numel() for p in m.parameters()) / 1e6 for m in (raw_g, raw_d))
         print(f"StyleGAN G {n_g:.2f} M, D {n_d:.2f} M params; {len(images)} images; "
               f"{world} process(es) × batch {cfg.batch_size}; step {step} → {cfg.max_steps}")
-    log_path = os.path.join(cfg.out, "log.jsonl")
-    os.makedirs(cfg.out, exist_ok=True)
-    if main_proc and os.path.exists(log_path):
-        rows = [r for r in open(log_path) if r.strip() and json.loads(r)["step"] <= step]
-        atomic_write_bytes(log_path, "".join(rows).encode())
-    bar = None
-    if main_proc and cfg.progress:
-        from tqdm.auto import tqdm
-
-        bar = tqdm(total=cfg.max_steps, initial=step, unit="step", dynamic_ncols=True)
+    log_path = open_log(cfg.out, step) if main_proc else None
+    bar = progress_bar(main_proc and cfg.progress, cfg.max_steps, step)
     hist, t_last = {"loss_g": [], "loss_d": [], "r1": []}, time.perf_counter()
-
-    def interrupt(signum, frame):
-        raise KeyboardInterrupt
-
     if main_proc:
-        signal.signal(signal.SIGINT, interrupt)
-        signal.signal(signal.SIGTERM, interrupt)
+        save_on_signals()
     device, z_dim = accelerator.device, cfg.z_dim
 
     def latents(n: int) -> tuple[torch.Tensor, torch.Tensor | None, int]:
@@ -210,11 +173,7 @@ def train(cfg: GANConfig) -> int:
 
     try:
         while step < cfg.max_steps:
-            need = cfg.batch_size * world
-            if pos + need > len(perm):
-                perm, pos = torch.randperm(len(images), generator=data_gen), 0
-            idx = perm[pos:pos + need][rank::world]
-            pos += need
+            idx, perm, pos = next_batch(perm, pos, len(images), data_gen, cfg.batch_size, rank, world)
             real = augment(images[idx], cfg.augment).to(device)
             if channels_last:
                 real = real.contiguous(memory_format=torch.channels_last)
@@ -246,12 +205,8 @@ def train(cfg: GANConfig) -> int:
             raw_d.requires_grad_(True)
             step += 1
 
-            decay = min(cfg.ema_decay, (1 + step) / (10 + step))
-            with torch.no_grad():
-                for pe, pm in zip(g_ema.parameters(), raw_g.parameters()):
-                    pe.lerp_(pm.detach(), 1 - decay)
-                for be, bm in zip(g_ema.buffers(), raw_g.buffers()):
-                    be.copy_(bm)
+            decay = ema_decay_at(step, cfg.ema_decay)
+            update_ema(g_ema, raw_g, decay)
             hist["loss_g"].append(loss_g.item())
             hist["loss_d"].append(loss_d.item())
             if bar is not None:
@@ -264,8 +219,7 @@ def train(cfg: GANConfig) -> int:
                        "r1": hist["r1"][-1] if hist["r1"] else None, "ema_decay": decay,
                        "steps_per_s": cfg.log_every / (now - t_last), "time": time.time()}
                 t_last = now
-                with open(log_path, "a") as f:
-                    f.write(json.dumps(row) + "\n")
+                append_log(log_path, row)
             if step % cfg.save_every == 0 or step == cfg.max_steps:
                 accelerator.wait_for_everyone()
                 if main_proc:

@@ -81,15 +81,16 @@ def main() -> None:
         a, b = x[rng.integers(0, len(x), 2000)].astype(np.float32), x[rng.integers(0, len(x), 2000)].astype(np.float32)
         return float(np.sqrt(((a - b) ** 2).mean(axis=(1, 2, 3))).mean())
 
-    report = {"checkpoint": args.checkpoint, "steps_trained": model.config.get("steps_trained"), "n": args.n,
-              "sampler": args.sampler, "steps": args.steps, "seconds": seconds, "lbpcascade_face_rate": rates,
+    how = "one StyleGAN pass (psi 1)" if model.kind == "stylegan" else f"{args.sampler} {args.steps} steps"
+    report = {"checkpoint": args.checkpoint, "model": model.kind, "steps_trained": model.config.get("steps_trained"),
+              "n": args.n, "sampling": how, "seconds": seconds, "lbpcascade_face_rate": rates,
               "nn_rms_generated_to_train_median": float(np.median(dist)),
               "nn_rms_real_to_other_train_median": float(np.median(real_dist)),
               "nn_rms_generated_min": float(dist.min()),
               "pairwise_rms_generated": spread(gen), "pairwise_rms_real": spread(real)}
     json.dump(report, open(os.path.join(out, "report.json"), "w"), indent=2)
     print(f"| checkpoint | {args.checkpoint} ({report['steps_trained']} steps) |\n|---|---|")
-    print(f"| sampling | {args.n} images, {args.sampler} {args.steps} steps, batch {args.batch_size}: {seconds:.1f} s |")
+    print(f"| sampling | {args.n} images, {how}, batch {args.batch_size}: {seconds:.1f} s |")
     print(f"| lbpcascade face rate | generated {rates['generated']:.3f}, real {rates['real']:.3f}, "
           f"noise {rates['noise']:.3f} |")
     print(f"| nearest training image, RMS pixel distance (median of {k}) | generated {np.median(dist):.1f}, "

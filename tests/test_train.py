@@ -59,3 +59,24 @@ def test_init_from_starts_at_a_checkpoints_weights(tmp_path, faces):
     with pytest.raises(SystemExit, match="UNet config differs"):
         train(parse_args(["--data", faces, "--out", str(tmp_path / "x"), "--init-from", first, *TINY_FLAGS,
                           "--base-channels", "16"]))
+
+
+def test_next_batch_gives_ranks_disjoint_slices_and_walks_whole_epochs():
+    import torch
+
+    from diffusion.training import next_batch
+
+    n, batch, world = 10, 2, 2
+    gen = torch.Generator().manual_seed(0)
+    perm, pos = torch.randperm(n, generator=gen), 0
+    seen = []
+    for _ in range(2):  # 2 global batches of 4 = 8 of the 10 images, no repeats
+        state = (perm, pos)
+        idx0, perm, pos = next_batch(*state, n, gen, batch, rank=0, world=world)
+        idx1, _, _ = next_batch(*state, n, gen, batch, rank=1, world=world)  # no wrap here: gen untouched
+        assert len(idx0) == len(idx1) == batch and not set(idx0.tolist()) & set(idx1.tolist())
+        seen += idx0.tolist() + idx1.tolist()
+    assert len(set(seen)) == 8
+    first = perm
+    idx, perm, pos = next_batch(perm, pos, n, gen, batch, 0, world)  # 2 left < 4 needed: a new permutation
+    assert perm is not first and pos == batch * world and sorted(perm.tolist()) == list(range(n))

@@ -1,0 +1,192 @@
+"""Training plumbing shared by train.py (diffusion UNet) and train_gan.py (StyleGAN): config dataclass →
+CLI flags, optimizer state in safetensors, resume, the data walk over one shared permutation, EMA,
+log.jsonl + loss.png, sample grids, progress bar and save-on-signal. No model maths lives here."""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import math
+import os
+import signal
+
+import torch
+
+from diffusion.checkpoint import atomic_write_bytes
+
+STATE_DIR = "training_state"
+# flags that a resumed run takes from the command line; every other field comes from the saved run
+RESUME_KEEPS = {"out", "resume", "max_steps", "progress", "threads", "sample_every", "save_every", "log_every"}
+
+
+def config_parser(cls: type, description: str | None) -> argparse.ArgumentParser:
+    """One --flag per dataclass field (bools get --x/--no-x), defaults from the dataclass."""
+    p = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
+    for f in dataclasses.fields(cls):
+        flag = "--" + f.name.replace("_", "-")
+        if f.type in ("bool", bool):
+            p.add_argument(flag, action=argparse.BooleanOptionalAction, default=f.default)
+        else:
+            p.add_argument(flag, type={"int": int, "float": float}.get(str(f.type), str), default=f.default)
+    return p
+
+
+def world_size() -> int:
+    return int(os.environ.get("WORLD_SIZE", "1"))
+
+
+# ----------------------------------------------------------------------------- optimizer state ↔ safetensors
+
+def flatten_optimizer(opt: torch.optim.Optimizer) -> tuple[dict[str, torch.Tensor], dict]:
+    """Split an optimizer's state into tensors (for safetensors) and JSON-able scalars and param groups."""
+    sd = opt.state_dict()
+    tensors, scalars = {}, {}
+    for idx, st in sd["state"].items():
+        for k, v in st.items():
+            if torch.is_tensor(v):
+                tensors[f"opt.{idx}.{k}"] = v
+            else:
+                scalars[f"{idx}.{k}"] = v
+    return tensors, {"param_groups": sd["param_groups"], "scalars": scalars}
+
+
+def unflatten_optimizer(tensors: dict[str, torch.Tensor], meta: dict) -> dict:
+    state: dict[int, dict] = {}
+    for name, v in tensors.items():
+        if name.startswith("opt."):
+            _, idx, k = name.split(".", 2)
+            state.setdefault(int(idx), {})[k] = v
+    for name, v in meta["scalars"].items():
+        idx, k = name.split(".", 1)
+        state.setdefault(int(idx), {})[k] = v
+    return {"state": state, "param_groups": meta["param_groups"]}
+
+
+def write_state_meta(out: str, meta: dict) -> None:
+    os.makedirs(os.path.join(out, STATE_DIR), exist_ok=True)
+    atomic_write_bytes(os.path.join(out, STATE_DIR, "state.json"), json.dumps(meta).encode())
+
+
+def read_training_state(out: str) -> tuple[dict[str, torch.Tensor], dict]:
+    """The tensors and metadata a run saved under out/training_state, for --resume."""
+    state_dir = os.path.join(out, STATE_DIR)
+    if not os.path.isfile(os.path.join(state_dir, "state.json")):
+        raise SystemExit(f"--resume: no training state in {state_dir}; start without --resume.")
+    from safetensors.torch import load_file
+
+    return load_file(os.path.join(state_dir, "state.safetensors")), json.load(open(os.path.join(state_dir,
+                                                                                              "state.json")))
+
+
+def resumed_config(cfg, meta: dict):
+    """The saved run's config, with only the bookkeeping flags (RESUME_KEEPS) taken from this command line."""
+    return type(cfg)(**{**meta["config"], **{k: getattr(cfg, k) for k in RESUME_KEEPS}})
+
+
+def restore_rng(state: dict[str, torch.Tensor], data_gen: torch.Generator, rank: int, seed: int, step: int) -> None:
+    torch.set_rng_state(state["rng.torch"])
+    data_gen.set_state(state["rng.data"])
+    if rank:  # only rank 0's RNG is saved; other ranks reseed from the step, still deterministic
+        torch.manual_seed(seed + rank + 1_000_003 * step)
+
+
+# ----------------------------------------------------------------------------- the loop's small parts
+
+def next_batch(perm: torch.Tensor, pos: int, n_images: int, data_gen: torch.Generator, batch_size: int,
+               rank: int, world: int) -> tuple[torch.Tensor, torch.Tensor, int]:
+    """This rank's slice of the next global batch from one shared permutation (a new one per epoch).
+    Returns (indices, perm, pos) — perm and pos are part of the saved state."""
+    need = batch_size * world
+    if pos + need > len(perm):
+        perm, pos = torch.randperm(n_images, generator=data_gen), 0
+    return perm[pos:pos + need][rank::world], perm, pos + need
+
+
+@torch.no_grad()
+def update_ema(ema: torch.nn.Module, model: torch.nn.Module, decay: float) -> None:
+    for pe, pm in zip(ema.parameters(), model.parameters()):
+        pe.lerp_(pm.detach().to(pe.dtype), 1 - decay)
+    for be, bm in zip(ema.buffers(), model.buffers()):
+        be.copy_(bm)
+
+
+def ema_decay_at(step: int, target: float, warmup: bool = True) -> float:
+    """min(target, (1+step)/(10+step)): early on the EMA tracks the model instead of its random start."""
+    return min(target, (1 + step) / (10 + step)) if warmup else target
+
+
+def open_log(out: str, step: int) -> str:
+    """log.jsonl in out, cut back to the rows up to step (rows logged after the state we resumed from go)."""
+    os.makedirs(out, exist_ok=True)
+    path = os.path.join(out, "log.jsonl")
+    if os.path.exists(path):
+        rows = [r for r in open(path) if r.strip() and json.loads(r)["step"] <= step]
+        atomic_write_bytes(path, "".join(rows).encode())
+    return path
+
+
+def append_log(path: str, row: dict) -> None:
+    with open(path, "a") as f:
+        f.write(json.dumps(row) + "\n")
+
+
+def progress_bar(enabled: bool, total: int, initial: int):
+    if not enabled:
+        return None
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, initial=initial, unit="step", dynamic_ncols=True)
+
+
+def save_on_signals() -> None:
+    """Ctrl-C and SIGTERM (a scheduler, `kill`) both raise KeyboardInterrupt so the loop saves first; a shell
+    starts background jobs with SIGINT ignored, so the handlers are installed explicitly."""
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, interrupt)
+    signal.signal(signal.SIGTERM, interrupt)
+
+
+def plot_losses(out: str, keys: tuple[str, ...] = ("loss",), ylabel: str = "weighted MSE",
+                log_scale: bool = True) -> None:
+    """log.jsonl → loss.png: each key per log interval, with a moving mean."""
+    path = os.path.join(out, "log.jsonl")
+    if not os.path.exists(path):
+        return
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = [json.loads(line) for line in open(path) if line.strip()]
+    if not rows:
+        return
+    fig, ax = plt.subplots(figsize=(6, 3.5), dpi=110)
+    steps = [r["step"] for r in rows]
+    for key in keys:
+        loss = [r[key] for r in rows]
+        line, = ax.plot(steps, loss, lw=0.8, alpha=0.4, label=f"{key} (per log interval)")
+        k = max(1, len(loss) // 30)
+        if len(loss) > k:
+            smooth = [sum(loss[max(0, i - k):i + 1]) / len(loss[max(0, i - k):i + 1]) for i in range(len(loss))]
+            ax.plot(steps, smooth, lw=1.5, color=line.get_color(), label=f"{key}, moving mean ({k + 1})")
+    ax.set_xlabel("step")
+    ax.set_ylabel(ylabel)
+    if log_scale:
+        ax.set_yscale("log")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(os.path.join(out, "loss.png"))
+    plt.close(fig)
+
+
+def save_grid(images: torch.Tensor, out: str, step: int) -> str:
+    """images in [-1, 1] → out/samples/step_NNNNNN.png, a square-ish grid."""
+    from torchvision.utils import save_image
+
+    os.makedirs(os.path.join(out, "samples"), exist_ok=True)
+    path = os.path.join(out, "samples", f"step_{step:06d}.png")
+    save_image((images.float().cpu() + 1) / 2, path, nrow=int(math.ceil(math.sqrt(len(images)))), padding=2)
+    return path
