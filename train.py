@@ -19,17 +19,15 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from diffusion.checkpoint import atomic_save_tensors, save_checkpoint
+from diffusion.checkpoint import save_checkpoint
 from diffusion.data import AUGMENTATIONS, augment, load_images
 from diffusion.samplers import dpm_solver, eps_model, sample, seeded_noise
 from diffusion.schedules import make_schedule
-from diffusion.training import (STATE_DIR, append_log, config_parser, ema_decay_at, flatten_optimizer, next_batch,
+from diffusion.training import (DEFAULT_DATA, append_log, config_parser, ema_decay_at, flatten_optimizer, next_batch,
                                 open_log, plot_losses, progress_bar, read_training_state, restore_rng,
                                 resumed_config, save_grid, save_on_signals, unflatten_optimizer, update_ema,
-                                world_size, write_state_meta)
+                                world_size, write_training_state)
 from diffusion.unet import UNet, UNetConfig, count_parameters
-
-DEFAULT_DATA = os.environ.get("ANIME_FACES_DIR", "../shared/data/anime-faces")
 
 
 @dataclass
@@ -102,12 +100,11 @@ def save_state(cfg: TrainConfig, model, ema, opt, step: int, data_gen: torch.Gen
         "training": dataclasses.asdict(cfg),
         "data": {"path": os.path.abspath(cfg.data), "images": int(len(perm)) if perm is not None else None},
         "weights": "EMA"})
-    os.makedirs(os.path.join(cfg.out, STATE_DIR), exist_ok=True)
     opt_tensors, opt_meta = flatten_optimizer(opt)
     tensors = {**{f"model.{k}": v for k, v in model.state_dict().items()}, **opt_tensors,
                "rng.torch": torch.get_rng_state(), "rng.data": data_gen.get_state(), "data.perm": perm}
-    atomic_save_tensors(tensors, os.path.join(cfg.out, STATE_DIR, "state.safetensors"))
-    write_state_meta(cfg.out, {"step": step, "pos": pos, "optimizer": opt_meta, "config": dataclasses.asdict(cfg)})
+    write_training_state(cfg.out, tensors, {"step": step, "pos": pos, "optimizer": opt_meta,
+                                           "config": dataclasses.asdict(cfg)})
     plot_losses(cfg.out)
 
 

@@ -19,15 +19,14 @@ from dataclasses import dataclass
 
 import torch
 
-from diffusion.checkpoint import atomic_save_tensors, save_stylegan_checkpoint
+from diffusion.checkpoint import save_stylegan_checkpoint
 from diffusion.data import AUGMENTATIONS, augment, load_images
 from diffusion.stylegan import (Discriminator, Generator, StyleGANConfig, discriminator_loss, generate,
                                 generator_loss, r1_penalty)
-from diffusion.training import (STATE_DIR, append_log, config_parser, ema_decay_at, flatten_optimizer, next_batch,
+from diffusion.training import (DEFAULT_DATA, append_log, config_parser, ema_decay_at, flatten_optimizer, next_batch,
                                 open_log, plot_losses, progress_bar, read_training_state, restore_rng,
                                 resumed_config, save_grid, save_on_signals, unflatten_optimizer, update_ema,
-                                world_size, write_state_meta)
-from train import DEFAULT_DATA
+                                world_size, write_training_state)
 
 
 @dataclass
@@ -86,14 +85,13 @@ def save_state(cfg: GANConfig, g, d, g_ema, opt_g, opt_d, step: int, data_gen, p
         "weights": "EMA", "steps_trained": step,
         "images_seen": step * cfg.batch_size * world_size(),
         "training": dataclasses.asdict(cfg), "data": {"path": os.path.abspath(cfg.data), "images": len(perm)}})
-    os.makedirs(os.path.join(cfg.out, STATE_DIR), exist_ok=True)
     tg, mg = flatten_optimizer(opt_g)
     td, md = flatten_optimizer(opt_d)
     tensors = {**{f"g.{k}": v for k, v in g.state_dict().items()}, **{f"d.{k}": v for k, v in d.state_dict().items()},
                **{f"g{k}": v for k, v in tg.items()}, **{f"d{k}": v for k, v in td.items()},
                "rng.torch": torch.get_rng_state(), "rng.data": data_gen.get_state(), "data.perm": perm}
-    atomic_save_tensors(tensors, os.path.join(cfg.out, STATE_DIR, "state.safetensors"))
-    write_state_meta(cfg.out, {"step": step, "pos": pos, "opt_g": mg, "opt_d": md, "config": dataclasses.asdict(cfg)})
+    write_training_state(cfg.out, tensors, {"step": step, "pos": pos, "opt_g": mg, "opt_d": md,
+                                           "config": dataclasses.asdict(cfg)})
     plot_losses(cfg.out, ("loss_g", "loss_d"), "logistic loss", log_scale=False)
 
 

@@ -12,8 +12,9 @@ import signal
 
 import torch
 
-from diffusion.checkpoint import atomic_write_bytes
+from diffusion.checkpoint import atomic_save_tensors, atomic_write_bytes
 
+DEFAULT_DATA = os.environ.get("ANIME_FACES_DIR", "../shared/data/anime-faces")
 STATE_DIR = "training_state"
 # flags that a resumed run takes from the command line; every other field comes from the saved run
 RESUME_KEEPS = {"out", "resume", "max_steps", "progress", "threads", "sample_every", "save_every", "log_every"}
@@ -62,8 +63,10 @@ def unflatten_optimizer(tensors: dict[str, torch.Tensor], meta: dict) -> dict:
     return {"state": state, "param_groups": meta["param_groups"]}
 
 
-def write_state_meta(out: str, meta: dict) -> None:
+def write_training_state(out: str, tensors: dict[str, torch.Tensor], meta: dict) -> None:
+    """out/training_state/: tensors (weights, optimizer, RNG) in safetensors, the rest in JSON; both atomic."""
     os.makedirs(os.path.join(out, STATE_DIR), exist_ok=True)
+    atomic_save_tensors(tensors, os.path.join(out, STATE_DIR, "state.safetensors"))
     atomic_write_bytes(os.path.join(out, STATE_DIR, "state.json"), json.dumps(meta).encode())
 
 
@@ -80,6 +83,10 @@ def read_training_state(out: str) -> tuple[dict[str, torch.Tensor], dict]:
 
 def resumed_config(cfg, meta: dict):
     """The saved run's config, with only the bookkeeping flags (RESUME_KEEPS) taken from this command line."""
+    unknown = set(meta["config"]) - {f.name for f in dataclasses.fields(cfg)}
+    if unknown:
+        raise SystemExit(f"--resume: the training state in {cfg.out} was written by another trainer "
+                         f"(it has {', '.join(sorted(unknown))}); resume it with that trainer.")
     return type(cfg)(**{**meta["config"], **{k: getattr(cfg, k) for k in RESUME_KEEPS}})
 
 

@@ -80,3 +80,22 @@ def test_next_batch_gives_ranks_disjoint_slices_and_walks_whole_epochs():
     first = perm
     idx, perm, pos = next_batch(perm, pos, n, gen, batch, 0, world)  # 2 left < 4 needed: a new permutation
     assert perm is not first and pos == batch * world and sorted(perm.tolist()) == list(range(n))
+
+
+def test_resume_with_another_trainers_state_says_so(tmp_path):
+    import dataclasses
+
+    import pytest
+    import torch
+
+    from diffusion.training import read_training_state, resumed_config, write_training_state
+    from train_gan import parse_args as parse_gan_args
+
+    diffusion_cfg = parse_args(["--out", str(tmp_path)])
+    write_training_state(str(tmp_path), {"rng.torch": torch.get_rng_state()},
+                         {"step": 0, "pos": 0, "config": dataclasses.asdict(diffusion_cfg)})
+    state, meta = read_training_state(str(tmp_path))
+    assert torch.equal(state["rng.torch"], torch.get_rng_state())
+    assert resumed_config(diffusion_cfg, meta) == diffusion_cfg
+    with pytest.raises(SystemExit, match="written by another trainer"):
+        resumed_config(parse_gan_args(["--out", str(tmp_path), "--resume"]), meta)
