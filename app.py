@@ -13,12 +13,14 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 import gradio as gr  # noqa: E402
 
 from demo import batch as bt  # noqa: E402
+from demo import common  # noqa: E402
 from demo import compare as cmp  # noqa: E402
 from demo import denoise as dn  # noqa: E402
 from demo import detect as dt  # noqa: E402
 from demo import generate as gen  # noqa: E402
 from demo import interpolate as itp  # noqa: E402
 from demo import versus as vs  # noqa: E402
+from lab.registry import REGISTRY  # noqa: E402
 
 # Every event that runs the model shares one slot: two visitors' jobs on 2 cores would only slow each other.
 CPU = {"concurrency_limit": 1, "concurrency_id": "cpu"}
@@ -69,9 +71,9 @@ def detect_with_progress(files, seed, num, detector, checkpoint, progress=gr.Pro
 
 
 def build() -> gr.Blocks:
-    checkpoints = gen.available_checkpoints()
+    checkpoints = REGISTRY.names()
     if checkpoints:
-        gen.get_model(checkpoints[0])  # load the default model now, not on the first visitor's click
+        REGISTRY.model(checkpoints[0])  # load the default model now, not on the first visitor's click
     with gr.Blocks(title="Anime Face Diffusion Lab") as app:
         gr.Markdown("# Anime Face Diffusion Lab\nAnime faces from random numbers with a diffusion model "
                     "(NTU ML2023 HW6), on the CPU.")
@@ -81,7 +83,7 @@ def build() -> gr.Blocks:
                     seed = gr.Number(value=0, precision=0, label="Seed (the images use seeds seed, seed+1, …)")
                     randomize = gr.Checkbox(value=False, label="Randomize seed")
                     num = gr.Slider(1, gen.MAX_IMAGES, value=8, step=1, label="Number of images")
-                    sampler = gr.Radio(list(gen.SAMPLER_NAMES), value="DPM-Solver++", label="Sampler")
+                    sampler = gr.Radio(list(common.SAMPLER_NAMES), value="DPM-Solver++", label="Sampler")
                     steps = gr.Slider(1, 1000, value=10, step=1, label="Steps (DDPM always uses all 1000)")
                     eta = gr.Slider(0, 1, value=0, step=0.05, label="eta (DDIM: 0 deterministic, 1 like DDPM)")
                     checkpoint = gr.Dropdown(checkpoints, value=checkpoints[0] if checkpoints else None,
@@ -100,7 +102,7 @@ def build() -> gr.Blocks:
                 with gr.Column(scale=1):
                     d_seed = gr.Number(value=0, precision=0, label="Seed")
                     d_num = gr.Slider(1, dn.MAX_IMAGES, value=5, step=1, label="Number of images")
-                    d_sampler = gr.Radio(list(gen.SAMPLER_NAMES), value="DDIM", label="Sampler")
+                    d_sampler = gr.Radio(list(common.SAMPLER_NAMES), value="DDIM", label="Sampler")
                     d_steps = gr.Slider(1, 1000, value=50, step=1, label="Steps (DDPM always uses all 1000)",
                                         elem_id="den-steps")
                     d_eta = gr.Slider(0, 1, value=0, step=0.05, label="eta (DDIM)")
@@ -129,7 +131,7 @@ def build() -> gr.Blocks:
                 c_ddpm = gr.Checkbox(value=True, label="Add DDPM (1000 steps)", elem_id="cmp-ddpm")
             c_run = gr.Button("Compare", variant="primary", elem_id="cmp-run")
             with gr.Row():
-                c_grid = gr.Image(label="Rows: eta; columns: steps (DDPM top right)", format="png",
+                c_grid = gr.Image(label="Rows: eta; columns: steps (DDPM at the end of the eta = 1 row)", format="png",
                                   elem_id="cmp-grid")
                 c_plot = gr.Image(label="Seconds per image vs steps", format="png", elem_id="cmp-plot")
             c_table = gr.Markdown()
@@ -166,7 +168,7 @@ def build() -> gr.Blocks:
                     a_seed = gr.Number(value=0, precision=0, label="Seed (when nothing is uploaded)")
                     a_num = gr.Slider(1, dt.MAX_GENERATED, value=16, step=1, label="Generated images",
                                       elem_id="afd-num")
-                    a_detector = gr.Dropdown(list(dt.DETECTOR_CHOICES), value="Best available", label="Detector")
+                    a_detector = gr.Dropdown(list(common.DETECTOR_CHOICES), value="Best available", label="Detector")
                     a_run = gr.Button("Detect", variant="primary", elem_id="afd-run")
                 with gr.Column(scale=2):
                     a_info = gr.Markdown(elem_id="afd-info")
@@ -183,11 +185,11 @@ def build() -> gr.Blocks:
                     b_num = gr.Slider(1, bt.MAX_IMAGES, value=100, step=1, label="Number of images",
                                       elem_id="batch-num")
                     b_seed = gr.Number(value=0, precision=0, label="Seed")
-                    b_sampler = gr.Radio(list(gen.SAMPLER_NAMES), value="DPM-Solver++", label="Sampler")
+                    b_sampler = gr.Radio(list(common.SAMPLER_NAMES), value="DPM-Solver++", label="Sampler")
                     b_steps = gr.Slider(1, 1000, value=20, step=1, label="Steps (DDPM always uses all 1000)")
                     b_eta = gr.Slider(0, 1, value=0, step=0.05, label="eta (DDIM)")
                     b_afd = gr.Checkbox(value=True, label="Compute the AFD rate")
-                    b_detector = gr.Dropdown(list(dt.DETECTOR_CHOICES), value="Best available", label="Detector")
+                    b_detector = gr.Dropdown(list(common.DETECTOR_CHOICES), value="Best available", label="Detector")
                     b_psi = psi_slider("batch-psi")
                     b_run = gr.Button("Generate batch", variant="primary", elem_id="batch-run")
                 with gr.Column(scale=2):
@@ -208,7 +210,7 @@ def build() -> gr.Blocks:
                 v_seed = gr.Number(value=0, precision=0, label="Seed")
                 v_steps = gr.Slider(1, 1000, value=20, step=1, label="DDIM steps")
                 v_ddpm = gr.Checkbox(value=True, label="Include DDPM (1000 steps: slow)", elem_id="vs-ddpm")
-                v_detector = gr.Dropdown(list(dt.DETECTOR_CHOICES), value="Best available", label="Detector")
+                v_detector = gr.Dropdown(list(common.DETECTOR_CHOICES), value="Best available", label="Detector")
             v_run = gr.Button("Compare", variant="primary", elem_id="vs-run")
             v_grid = gr.Image(label="A row per method", format="png", elem_id="vs-grid")
             v_table = gr.Markdown(elem_id="vs-table")

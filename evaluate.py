@@ -20,10 +20,11 @@ import time
 
 import numpy as np
 
-from diffusion import detect as det
-from diffusion import fid as fidlib
+from evaluation import detect as det
+from lab import paths
+from evaluation import fid as fidlib
 
-DEFAULT_REAL = os.path.join(det.SHARED, "data", "anime-faces")
+DEFAULT_REAL = paths.FACES
 SWEEP = [("ddpm", None, 1.0)] + [("ddim", s, e) for e in (0.0, 1.0) for s in (10, 20, 50, 100)] + \
         [("dpm-solver", s, 0.0) for s in (10, 20)]
 
@@ -155,8 +156,8 @@ def sample_rows(strips: list[tuple[str, list[np.ndarray]]], path: str) -> None:
 def report(args: argparse.Namespace) -> dict:
     from tqdm.auto import tqdm
 
-    from diffusion.checkpoint import load_checkpoint
-    from diffusion.pipeline import write_images
+    from lab.checkpoint import load_checkpoint
+    from lab.pipeline import write_images
 
     model = load_checkpoint(args.checkpoint)
     settings = [(args.sampler, args.steps if args.sampler != "ddpm" else None, args.eta)]

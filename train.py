@@ -12,27 +12,26 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import sys
-import time
 from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 
-from diffusion.checkpoint import save_checkpoint
-from diffusion.data import AUGMENTATIONS, augment, load_images
+from lab.checkpoint import save_checkpoint
+from lab.data import AUGMENTATIONS, augment, load_images
 from diffusion.samplers import dpm_solver, eps_model, sample, seeded_noise
 from diffusion.schedules import make_schedule
-from diffusion.training import (DEFAULT_DATA, append_log, config_parser, ema_decay_at, flatten_optimizer, next_batch,
-                                open_log, plot_losses, progress_bar, read_training_state, restore_rng,
-                                resumed_config, save_grid, save_on_signals, unflatten_optimizer, update_ema,
-                                world_size, write_training_state)
+from training.loop import DataWalk, run
+from training.plumbing import (DEFAULT_DATA, config_parser, ema_decay_at, flatten_optimizer, plot_losses, prefixed,
+                               read_training_state, restore_rng, resumed_config, save_grid, unflatten_optimizer,
+                               update_ema, world_size, write_training_state)
 from diffusion.unet import UNet, UNetConfig, count_parameters
 
 
 @dataclass
 class TrainConfig:
     data: str = DEFAULT_DATA  # a flat folder of .jpg/.png, or a .zip of them
+    exclude_heldout: bool = True  # leave out the held-out split (diffusion/data.py) that quality is measured on
     out: str = "checkpoints/run"
     resume: bool = False
     init_from: str = ""  # start from this checkpoint's (EMA) weights with a fresh optimizer
@@ -93,18 +92,21 @@ def parse_args(argv: list[str] | None = None) -> TrainConfig:
 
 # ----------------------------------------------------------------------------- training state
 
-def save_state(cfg: TrainConfig, model, ema, opt, step: int, data_gen: torch.Generator, perm, pos: int) -> None:
-    """Checkpoint (EMA) for the app + training state for --resume, each file written atomically."""
+def save_state(cfg: TrainConfig, model, ema, opt, step: int, walk: DataWalk) -> None:
+    """The training state (one atomic file, EMA included) first, then the checkpoint the app loads: a crash
+    between the two leaves a complete state to resume from and the previous checkpoint."""
+    opt_tensors, opt_meta = flatten_optimizer(opt)
+    tensors = {**{f"model.{k}": v for k, v in model.state_dict().items()},
+               **{f"ema.{k}": v for k, v in ema.state_dict().items()}, **opt_tensors,
+               "rng.torch": torch.get_rng_state(), **walk.tensors()}
+    write_training_state(cfg.out, tensors, {"step": step, "pos": walk.pos, "optimizer": opt_meta,
+                                           "config": dataclasses.asdict(cfg)})
     save_checkpoint(cfg.out, ema, cfg.unet_config(), cfg.schedule, cfg.timesteps, cfg.prediction, extra={
         "steps_trained": step, "images_seen": step * cfg.batch_size * world_size(),
         "training": dataclasses.asdict(cfg),
-        "data": {"path": os.path.abspath(cfg.data), "images": int(len(perm)) if perm is not None else None},
+        "data": {"path": os.path.abspath(cfg.data), "images": len(walk.images),
+                 "split": "train" if cfg.exclude_heldout else "all"},
         "weights": "EMA"})
-    opt_tensors, opt_meta = flatten_optimizer(opt)
-    tensors = {**{f"model.{k}": v for k, v in model.state_dict().items()}, **opt_tensors,
-               "rng.torch": torch.get_rng_state(), "rng.data": data_gen.get_state(), "data.perm": perm}
-    write_training_state(cfg.out, tensors, {"step": step, "pos": pos, "optimizer": opt_meta,
-                                           "config": dataclasses.asdict(cfg)})
     plot_losses(cfg.out)
 
 
@@ -116,7 +118,7 @@ def save_sample_grid(ema, cfg: TrainConfig, schedule, step: int) -> str:
                      cfg.out, step)
 
 
-# ----------------------------------------------------------------------------- main loop
+# ----------------------------------------------------------------------------- training
 
 def train(cfg: TrainConfig) -> int:
     """Run training until cfg.max_steps; returns the last step. Resumes from cfg.out with --resume."""
@@ -134,9 +136,9 @@ def train(cfg: TrainConfig) -> int:
         state, meta = read_training_state(cfg.out)
         cfg = resumed_config(cfg, meta)
 
-    images = load_images(cfg.data, cfg.image_size, limit=cfg.max_images, log=print if main_proc else None)
+    images = load_images(cfg.data, cfg.image_size, limit=cfg.max_images, log=print if main_proc else None,
+                         split="train" if cfg.exclude_heldout else "all")
     schedule = make_schedule(cfg.schedule, cfg.timesteps)
-    alphas_cumprod = schedule.alphas_cumprod.float().to(accelerator.device)
 
     torch.manual_seed(cfg.seed)  # identical initial weights on every rank
     model = UNet(cfg.unet_config())
@@ -144,19 +146,18 @@ def train(cfg: TrainConfig) -> int:
     if rank:  # each rank draws its own t and noise
         torch.manual_seed(cfg.seed + rank)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-    data_gen = torch.Generator().manual_seed(cfg.seed)  # same on every rank: ranks take disjoint slices
-    step, pos, perm = 0, 0, torch.randperm(len(images), generator=data_gen)
+    walk = DataWalk.start(images, cfg.seed, rank, world)
+    step = 0
     if state is not None:
-        model.load_state_dict({k[6:]: v for k, v in state.items() if k.startswith("model.")})
-        from safetensors.torch import load_file
-
-        ema.load_state_dict(load_file(os.path.join(cfg.out, "model.safetensors")))
+        model.load_state_dict(prefixed(state, "model."))
+        ema.load_state_dict(prefixed(state, "ema."))
         opt.load_state_dict(unflatten_optimizer(state, meta["optimizer"]))
-        perm, pos, step = state["data.perm"], meta["pos"], meta["step"]
-        restore_rng(state, data_gen, rank, cfg.seed, step)
+        walk.restore(state, meta["pos"])
+        step = meta["step"]
+        restore_rng(state, walk.generator, rank, cfg.seed, step)
     else:
         if cfg.init_from:
-            from diffusion.checkpoint import load_checkpoint
+            from lab.checkpoint import load_checkpoint
 
             source = load_checkpoint(cfg.init_from)
             if source.net.config.to_dict() != cfg.unet_config().to_dict():
@@ -165,7 +166,8 @@ def train(cfg: TrainConfig) -> int:
             model.load_state_dict(source.net.state_dict())
         ema.load_state_dict(model.state_dict())
     ema.requires_grad_(False)
-    if accelerator.device.type == "cpu":
+    channels_last = accelerator.device.type == "cpu"
+    if channels_last:
         model = model.to(memory_format=torch.channels_last)
     ema = ema.to(accelerator.device)
     model, opt = accelerator.prepare(model, opt)
@@ -175,78 +177,42 @@ def train(cfg: TrainConfig) -> int:
     if main_proc:
         print(f"UNet {count_parameters(raw) / 1e6:.2f} M params; {len(images)} images; "
               f"{world} process(es) × batch {cfg.batch_size}; step {step} → {cfg.max_steps}")
+    done = step
 
-    log_path = open_log(cfg.out, step) if main_proc else None
-    bar = progress_bar(main_proc and cfg.progress, cfg.max_steps, step)
-    losses, t_last = [], time.perf_counter()
-    if main_proc:
-        save_on_signals()
+    def train_step(batch: torch.Tensor) -> tuple[dict, dict]:
+        nonlocal done
+        x0 = augment(batch, cfg.augment).to(accelerator.device)
+        if channels_last:
+            x0 = x0.contiguous(memory_format=torch.channels_last)
+        t = torch.randint(0, cfg.timesteps, (x0.shape[0],), device=x0.device)
+        noise = torch.randn_like(x0)
+        xt = schedule.q_sample(x0, t, noise)  # q(x_t | x_0), DDPM eq. 4
+        target = noise if cfg.prediction == "eps" else schedule.v_target(x0, t, noise)
 
-    def checkpoint() -> None:
-        accelerator.wait_for_everyone()
-        if main_proc:
-            save_state(cfg, raw, ema, opt, step, data_gen, perm, pos)
+        lr = cfg.lr * min(1.0, (done + 1) / max(1, cfg.warmup_steps))  # linear warm-up
+        for g in opt.param_groups:
+            g["lr"] = lr
+        with accelerator.autocast():
+            pred = model(xt, t)
+        per_image = F.mse_loss(pred.float(), target, reduction="none").mean(dim=(1, 2, 3))
+        if cfg.min_snr_gamma > 0:  # min-SNR-γ (Hang et al. 2023); for v: min(snr, γ) / (snr + 1)
+            snr = schedule.snr(t).to(per_image.dtype)
+            clipped = snr.clamp(max=cfg.min_snr_gamma)
+            per_image = per_image * (clipped / snr if cfg.prediction == "eps" else clipped / (snr + 1))
+        loss = per_image.mean()
+        opt.zero_grad(set_to_none=True)
+        accelerator.backward(loss)
+        grad_norm = accelerator.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+        opt.step()
+        done += 1
+        decay = ema_decay_at(done, cfg.ema_decay, cfg.ema_warmup)
+        update_ema(ema, raw, decay)
+        return {"loss": loss.item()}, {"lr": lr, "grad_norm": float(grad_norm), "ema_decay": decay}
 
-    try:
-        while step < cfg.max_steps:
-            # --- batch: this rank's slice of the next global batch, from one shared permutation
-            idx, perm, pos = next_batch(perm, pos, len(images), data_gen, cfg.batch_size, rank, world)
-            x0 = augment(images[idx], cfg.augment).to(accelerator.device)
-            if accelerator.device.type == "cpu":
-                x0 = x0.contiguous(memory_format=torch.channels_last)
-            t = torch.randint(0, cfg.timesteps, (x0.shape[0],), device=x0.device)
-            noise = torch.randn_like(x0)
-            ab = alphas_cumprod[t].view(-1, 1, 1, 1)
-            xt = ab.sqrt() * x0 + (1 - ab).sqrt() * noise  # q(x_t | x_0), DDPM eq. 4
-            target = noise if cfg.prediction == "eps" else ab.sqrt() * noise - (1 - ab).sqrt() * x0
-
-            # --- loss with optional min-SNR-γ weights (for v: min(snr, γ)/(snr + 1))
-            lr = cfg.lr * min(1.0, (step + 1) / max(1, cfg.warmup_steps))
-            for g in opt.param_groups:
-                g["lr"] = lr
-            with accelerator.autocast():
-                pred = model(xt, t)
-            per_image = F.mse_loss(pred.float(), target, reduction="none").mean(dim=(1, 2, 3))
-            if cfg.min_snr_gamma > 0:
-                snr = ab.view(-1) / (1 - ab.view(-1))
-                clipped = snr.clamp(max=cfg.min_snr_gamma)
-                per_image = per_image * (clipped / snr if cfg.prediction == "eps" else clipped / (snr + 1))
-            loss = per_image.mean()
-            opt.zero_grad(set_to_none=True)
-            accelerator.backward(loss)
-            grad_norm = accelerator.clip_grad_norm_(model.parameters(), cfg.grad_clip)
-            opt.step()
-            step += 1
-
-            # --- EMA of the weights, with warm-up
-            decay = ema_decay_at(step, cfg.ema_decay, cfg.ema_warmup)
-            update_ema(ema, raw, decay)
-
-            losses.append(loss.item())
-            if bar is not None:
-                bar.update(1)
-                bar.set_postfix(loss=f"{losses[-1]:.4f}", lr=f"{lr:.1e}")
-            if main_proc and step % cfg.log_every == 0:
-                now = time.perf_counter()
-                row = {"step": step, "loss": sum(losses[-cfg.log_every:]) / len(losses[-cfg.log_every:]),
-                       "lr": lr, "grad_norm": float(grad_norm), "ema_decay": decay,
-                       "steps_per_s": cfg.log_every / (now - t_last), "time": time.time()}
-                t_last = now
-                append_log(log_path, row)
-            if step % cfg.save_every == 0 or step == cfg.max_steps:
-                checkpoint()
-            if main_proc and (step % cfg.sample_every == 0 or step == cfg.max_steps):
-                save_sample_grid(ema, cfg, schedule, step)
-    except KeyboardInterrupt:
-        if main_proc:
-            print(f"\ninterrupted at step {step}: saving to {cfg.out} …", file=sys.stderr)
-            save_state(cfg, raw, ema, opt, step, data_gen, perm, pos)
-            print(f"saved; continue with: python train.py --out {cfg.out} --resume", file=sys.stderr)
-        return step
-    finally:
-        if bar is not None:
-            bar.close()
-    return step
+    return run(cfg, step, walk, train_step,
+               save_fn=lambda s: save_state(cfg, raw, ema, opt, s, walk),
+               sample_fn=lambda s: save_sample_grid(ema, cfg, schedule, s),
+               main_proc=main_proc, barrier=accelerator.wait_for_everyone, script="train.py")
 
 
 if __name__ == "__main__":

@@ -13,25 +13,24 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import sys
-import time
 from dataclasses import dataclass
 
 import torch
 
-from diffusion.checkpoint import save_stylegan_checkpoint
-from diffusion.data import AUGMENTATIONS, augment, load_images
-from diffusion.stylegan import (Discriminator, Generator, StyleGANConfig, discriminator_loss, generate,
+from lab.checkpoint import save_stylegan_checkpoint
+from lab.data import AUGMENTATIONS, augment, load_images
+from gan.stylegan import (Discriminator, Generator, StyleGANConfig, discriminator_loss, generate,
                                 generator_loss, r1_penalty)
-from diffusion.training import (DEFAULT_DATA, append_log, config_parser, ema_decay_at, flatten_optimizer, next_batch,
-                                open_log, plot_losses, progress_bar, read_training_state, restore_rng,
-                                resumed_config, save_grid, save_on_signals, unflatten_optimizer, update_ema,
-                                world_size, write_training_state)
+from training.loop import DataWalk, run
+from training.plumbing import (DEFAULT_DATA, config_parser, ema_decay_at, flatten_optimizer, plot_losses, prefixed,
+                               read_training_state, restore_rng, resumed_config, save_grid, unflatten_optimizer,
+                               update_ema, world_size, write_training_state)
 
 
 @dataclass
 class GANConfig:
     data: str = DEFAULT_DATA
+    exclude_heldout: bool = True  # leave out the held-out split (diffusion/data.py) that quality is measured on
     out: str = "checkpoints/stylegan-run"
     resume: bool = False
     image_size: int = 64
@@ -80,18 +79,21 @@ def parse_args(argv: list[str] | None = None) -> GANConfig:
     return cfg
 
 
-def save_state(cfg: GANConfig, g, d, g_ema, opt_g, opt_d, step: int, data_gen, perm, pos: int) -> None:
-    save_stylegan_checkpoint(cfg.out, g_ema, cfg.model_config(), extra={
-        "weights": "EMA", "steps_trained": step,
-        "images_seen": step * cfg.batch_size * world_size(),
-        "training": dataclasses.asdict(cfg), "data": {"path": os.path.abspath(cfg.data), "images": len(perm)}})
+def save_state(cfg: GANConfig, g, d, g_ema, opt_g, opt_d, step: int, walk: DataWalk) -> None:
+    """The training state (one atomic file, G's EMA included) first, then the checkpoint the app loads."""
     tg, mg = flatten_optimizer(opt_g)
     td, md = flatten_optimizer(opt_d)
     tensors = {**{f"g.{k}": v for k, v in g.state_dict().items()}, **{f"d.{k}": v for k, v in d.state_dict().items()},
+               **{f"ema.{k}": v for k, v in g_ema.state_dict().items()},
                **{f"g{k}": v for k, v in tg.items()}, **{f"d{k}": v for k, v in td.items()},
-               "rng.torch": torch.get_rng_state(), "rng.data": data_gen.get_state(), "data.perm": perm}
-    write_training_state(cfg.out, tensors, {"step": step, "pos": pos, "opt_g": mg, "opt_d": md,
+               "rng.torch": torch.get_rng_state(), **walk.tensors()}
+    write_training_state(cfg.out, tensors, {"step": step, "pos": walk.pos, "opt_g": mg, "opt_d": md,
                                            "config": dataclasses.asdict(cfg)})
+    save_stylegan_checkpoint(cfg.out, g_ema, cfg.model_config(), extra={
+        "weights": "EMA", "steps_trained": step,
+        "images_seen": step * cfg.batch_size * world_size(),
+        "training": dataclasses.asdict(cfg), "data": {"path": os.path.abspath(cfg.data), "images": len(walk.images),
+                                                      "split": "train" if cfg.exclude_heldout else "all"}})
     plot_losses(cfg.out, ("loss_g", "loss_d"), "logistic loss", log_scale=False)
 
 
@@ -121,7 +123,8 @@ def train(cfg: GANConfig) -> int:
         state, meta = read_training_state(cfg.out)
         cfg = resumed_config(cfg, meta)
 
-    images = load_images(cfg.data, cfg.image_size, limit=cfg.max_images, log=print if main_proc else None)
+    images = load_images(cfg.data, cfg.image_size, limit=cfg.max_images, log=print if main_proc else None,
+                         split="train" if cfg.exclude_heldout else "all")
     torch.manual_seed(cfg.seed)  # identical initial weights on every rank
     mc = cfg.model_config()
     g, d, g_ema = Generator(mc), Discriminator(mc), Generator(mc)
@@ -129,20 +132,19 @@ def train(cfg: GANConfig) -> int:
         torch.manual_seed(cfg.seed + rank)
     opt_g = torch.optim.Adam(g.parameters(), lr=cfg.lr, betas=(0.0, 0.99))
     opt_d = torch.optim.Adam(d.parameters(), lr=cfg.lr, betas=(0.0, 0.99))
-    data_gen = torch.Generator().manual_seed(cfg.seed)
-    step, pos, perm = 0, 0, torch.randperm(len(images), generator=data_gen)
+    walk = DataWalk.start(images, cfg.seed, rank, world)
+    step = 0
     if state is not None:
-        from safetensors.torch import load_file
-
-        g.load_state_dict({k[2:]: v for k, v in state.items() if k.startswith("g.")})
-        d.load_state_dict({k[2:]: v for k, v in state.items() if k.startswith("d.")})
-        g_ema.load_state_dict(load_file(os.path.join(cfg.out, "model.safetensors")))
+        g.load_state_dict(prefixed(state, "g."))
+        d.load_state_dict(prefixed(state, "d."))
+        g_ema.load_state_dict(prefixed(state, "ema."))
         opt_g.load_state_dict(unflatten_optimizer({k[1:]: v for k, v in state.items() if k.startswith("gopt.")},
                                                   meta["opt_g"]))
         opt_d.load_state_dict(unflatten_optimizer({k[1:]: v for k, v in state.items() if k.startswith("dopt.")},
                                                   meta["opt_d"]))
-        perm, pos, step = state["data.perm"], meta["pos"], meta["step"]
-        restore_rng(state, data_gen, rank, cfg.seed, step)
+        walk.restore(state, meta["pos"])
+        step = meta["step"]
+        restore_rng(state, walk.generator, rank, cfg.seed, step)
     else:
         g_ema.load_state_dict(g.state_dict())
     g_ema.requires_grad_(False).eval()
@@ -156,12 +158,8 @@ def train(cfg: GANConfig) -> int:
         n_g, n_d = (sum(p.numel() for p in m.parameters()) / 1e6 for m in (raw_g, raw_d))
         print(f"StyleGAN G {n_g:.2f} M, D {n_d:.2f} M params; {len(images)} images; "
               f"{world} process(es) × batch {cfg.batch_size}; step {step} → {cfg.max_steps}")
-    log_path = open_log(cfg.out, step) if main_proc else None
-    bar = progress_bar(main_proc and cfg.progress, cfg.max_steps, step)
-    hist, t_last = {"loss_g": [], "loss_d": [], "r1": []}, time.perf_counter()
-    if main_proc:
-        save_on_signals()
     device, z_dim = accelerator.device, cfg.z_dim
+    done, last_r1 = step, None
 
     def latents(n: int) -> tuple[torch.Tensor, torch.Tensor | None, int]:
         z = torch.randn(n, z_dim, device=device)
@@ -169,71 +167,46 @@ def train(cfg: GANConfig) -> int:
             return z, torch.randn(n, z_dim, device=device), int(torch.randint(1, raw_g.num_ws, ()))
         return z, None, 0
 
-    try:
-        while step < cfg.max_steps:
-            idx, perm, pos = next_batch(perm, pos, len(images), data_gen, cfg.batch_size, rank, world)
-            real = augment(images[idx], cfg.augment).to(device)
-            if channels_last:
-                real = real.contiguous(memory_format=torch.channels_last)
-            n = real.shape[0]
+    def train_step(batch: torch.Tensor) -> tuple[dict, dict]:
+        nonlocal done, last_r1
+        real = augment(batch, cfg.augment).to(device)
+        if channels_last:
+            real = real.contiguous(memory_format=torch.channels_last)
+        n = real.shape[0]
 
-            # --- D: logistic loss on real vs fake; every r1_every steps also R1 (outside DDP, synced by hand)
-            z, z_mix, cut = latents(n)
-            with torch.no_grad():
-                fake = g(z, z_mix=z_mix, crossover=cut)
-            opt_d.zero_grad(set_to_none=True)
-            if step % cfg.r1_every == 0:
-                r1 = r1_penalty(raw_d, real)
-                loss_d = discriminator_loss(raw_d(real), raw_d(fake))
-                (loss_d + cfg.r1_gamma / 2 * r1 * cfg.r1_every).backward()
-                sync_grads(raw_d, world)
-                hist["r1"].append(r1.item())
-            else:
-                loss_d = discriminator_loss(d(real), d(fake))
-                accelerator.backward(loss_d)
-            opt_d.step()
+        # --- D: logistic loss on real vs fake; every r1_every steps also R1 (outside DDP, synced by hand)
+        z, z_mix, cut = latents(n)
+        with torch.no_grad():
+            fake = g(z, z_mix=z_mix, crossover=cut)
+        opt_d.zero_grad(set_to_none=True)
+        if done % cfg.r1_every == 0:
+            r1 = r1_penalty(raw_d, real)
+            loss_d = discriminator_loss(raw_d(real), raw_d(fake))
+            (loss_d + cfg.r1_gamma / 2 * r1 * cfg.r1_every).backward()
+            sync_grads(raw_d, world)
+            last_r1 = r1.item()
+        else:
+            loss_d = discriminator_loss(d(real), d(fake))
+            accelerator.backward(loss_d)
+        opt_d.step()
 
-            # --- G: non-saturating loss through the (unwrapped, frozen) D: only G's gradients are synced
-            z, z_mix, cut = latents(n)
-            raw_d.requires_grad_(False)
-            loss_g = generator_loss(raw_d(g(z, z_mix=z_mix, crossover=cut)))
-            opt_g.zero_grad(set_to_none=True)
-            accelerator.backward(loss_g)
-            opt_g.step()
-            raw_d.requires_grad_(True)
-            step += 1
+        # --- G: non-saturating loss through the (unwrapped, frozen) D: only G's gradients are synced
+        z, z_mix, cut = latents(n)
+        raw_d.requires_grad_(False)
+        loss_g = generator_loss(raw_d(g(z, z_mix=z_mix, crossover=cut)))
+        opt_g.zero_grad(set_to_none=True)
+        accelerator.backward(loss_g)
+        opt_g.step()
+        raw_d.requires_grad_(True)
+        done += 1
+        decay = ema_decay_at(done, cfg.ema_decay)
+        update_ema(g_ema, raw_g, decay)
+        return {"loss_g": loss_g.item(), "loss_d": loss_d.item()}, {"r1": last_r1, "ema_decay": decay}
 
-            decay = ema_decay_at(step, cfg.ema_decay)
-            update_ema(g_ema, raw_g, decay)
-            hist["loss_g"].append(loss_g.item())
-            hist["loss_d"].append(loss_d.item())
-            if bar is not None:
-                bar.update(1)
-                bar.set_postfix(g=f"{hist['loss_g'][-1]:.3f}", d=f"{hist['loss_d'][-1]:.3f}")
-            if main_proc and step % cfg.log_every == 0:
-                now = time.perf_counter()
-                mean = lambda v: sum(v[-cfg.log_every:]) / max(1, len(v[-cfg.log_every:]))  # noqa: E731
-                row = {"step": step, "loss_g": mean(hist["loss_g"]), "loss_d": mean(hist["loss_d"]),
-                       "r1": hist["r1"][-1] if hist["r1"] else None, "ema_decay": decay,
-                       "steps_per_s": cfg.log_every / (now - t_last), "time": time.time()}
-                t_last = now
-                append_log(log_path, row)
-            if step % cfg.save_every == 0 or step == cfg.max_steps:
-                accelerator.wait_for_everyone()
-                if main_proc:
-                    save_state(cfg, raw_g, raw_d, g_ema, opt_g, opt_d, step, data_gen, perm, pos)
-            if main_proc and (step % cfg.sample_every == 0 or step == cfg.max_steps):
-                save_sample_grid(g_ema, cfg, step)
-    except KeyboardInterrupt:
-        if main_proc:
-            print(f"\ninterrupted at step {step}: saving to {cfg.out} …", file=sys.stderr)
-            save_state(cfg, raw_g, raw_d, g_ema, opt_g, opt_d, step, data_gen, perm, pos)
-            print(f"saved; continue with: python train_gan.py --out {cfg.out} --resume", file=sys.stderr)
-        return step
-    finally:
-        if bar is not None:
-            bar.close()
-    return step
+    return run(cfg, step, walk, train_step,
+               save_fn=lambda s: save_state(cfg, raw_g, raw_d, g_ema, opt_g, opt_d, s, walk),
+               sample_fn=lambda s: save_sample_grid(g_ema, cfg, s),
+               main_proc=main_proc, barrier=accelerator.wait_for_everyone, script="train_gan.py")
 
 
 if __name__ == "__main__":

@@ -18,10 +18,11 @@ import numpy as np
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from diffusion.checkpoint import load_checkpoint  # noqa: E402
-from diffusion.data import load_images  # noqa: E402
-from diffusion.detect import LbpCascadeDetector  # noqa: E402
-from diffusion.pipeline import generate_batches  # noqa: E402
+from lab.checkpoint import load_checkpoint  # noqa: E402
+from lab import paths  # noqa: E402
+from lab.data import load_images  # noqa: E402
+from evaluation.detect import LbpCascadeDetector  # noqa: E402
+from lab.pipeline import generate_batches  # noqa: E402
 
 
 def save_grid(images: np.ndarray, path: str, nrow: int = 8) -> None:
@@ -53,7 +54,7 @@ def main() -> None:
     p.add_argument("--sampler", default="dpm-solver")
     p.add_argument("--steps", type=int, default=20)
     p.add_argument("--batch-size", type=int, default=64)
-    p.add_argument("--data", default=os.environ.get("ANIME_FACES_DIR", "../shared/data/anime-faces"))
+    p.add_argument("--data", default=paths.FACES)
     p.add_argument("--out", default=None)
     args = p.parse_args()
     out = args.out or os.path.join(args.checkpoint, "report")
@@ -88,7 +89,8 @@ def main() -> None:
               "nn_rms_real_to_other_train_median": float(np.median(real_dist)),
               "nn_rms_generated_min": float(dist.min()),
               "pairwise_rms_generated": spread(gen), "pairwise_rms_real": spread(real)}
-    json.dump(report, open(os.path.join(out, "report.json"), "w"), indent=2)
+    with open(os.path.join(out, "report.json"), "w") as f:
+        json.dump(report, f, indent=2)
     print(f"| checkpoint | {args.checkpoint} ({report['steps_trained']} steps) |\n|---|---|")
     print(f"| sampling | {args.n} images, {how}, batch {args.batch_size}: {seconds:.1f} s |")
     print(f"| lbpcascade face rate | generated {rates['generated']:.3f}, real {rates['real']:.3f}, "

@@ -24,14 +24,19 @@ import numpy as np
 from PIL import Image, ImageFilter
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from diffusion import detect as det  # noqa: E402
-from diffusion.data import list_images  # noqa: E402
+from evaluation import detect as det  # noqa: E402
+from lab import paths  # noqa: E402
+from lab.data import list_images  # noqa: E402
 
 NEGATIVES = ("noise", "blurred", "scrambled", "upside-down")
 
 
 def load_faces(folder: str, names: list[str]) -> np.ndarray:
-    return np.stack([np.asarray(Image.open(os.path.join(folder, n)).convert("RGB")) for n in names])
+    faces = []
+    for n in names:
+        with Image.open(os.path.join(folder, n)) as im:
+            faces.append(np.asarray(im.convert("RGB")))
+    return np.stack(faces)
 
 
 def make_negative(face: np.ndarray, kind: str, rng: np.random.Generator) -> np.ndarray:
@@ -157,8 +162,8 @@ def evaluate(out: str, faces: np.ndarray, checkpoint: str, n_generated: int) -> 
     tp = sum(hit_real)
     report["precision"] = tp / (tp + false_pos) if tp + false_pos else 0.0  # real faces vs all negatives, pooled
     if checkpoint and n_generated:
-        from diffusion.checkpoint import load_checkpoint
-        from diffusion.pipeline import generate_batches
+        from lab.checkpoint import load_checkpoint
+        from lab.pipeline import generate_batches
 
         model = load_checkpoint(checkpoint)
         gen = [img for _, b in generate_batches(model, list(range(n_generated))) for img in b]
@@ -172,7 +177,7 @@ def evaluate(out: str, faces: np.ndarray, checkpoint: str, n_generated: int) -> 
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--data", default=os.path.join(det.SHARED, "data", "anime-faces"))
+    p.add_argument("--data", default=paths.FACES)
     p.add_argument("--out", default=det.DEFAULT_OWN)
     p.add_argument("--work", default="runs/afd", help="scenes and the ultralytics run go here")
     p.add_argument("--held-out", type=int, default=1000, help="the last N faces by name are never trained on")

@@ -10,10 +10,11 @@ from collections.abc import Callable
 import numpy as np
 from PIL import Image
 
-from diffusion.pipeline import write_images, write_zip
+from lab import inputs
+from lab.pipeline import write_images, write_zip
+from lab.registry import REGISTRY
 
-from .detect import describe, get_detector
-from .generate import DEFAULT_CHECKPOINT, MAX_SEED, SAMPLER_NAMES, get_model
+from .common import DEFAULT_CHECKPOINT, describe, get_detector, sampler_name
 
 MAX_IMAGES = 1000
 BATCH_SIZE = 32
@@ -25,14 +26,9 @@ def batch(num_images: int = 1000, seed: int = 0, sampler: str = "DPM-Solver++", 
           psi: float = 1.0, progress: Callable[[float, str], None] | None = None, out_dir: str | None = None
           ) -> tuple[str, str, list[np.ndarray]]:
     """(zip path, markdown summary, the first few images)."""
-    if num_images is None or int(num_images) != num_images or not 1 <= int(num_images) <= MAX_IMAGES:
-        raise ValueError(f"number of images must be in 1..{MAX_IMAGES}, got {num_images}")
-    if seed is None or int(seed) != seed or not 0 <= int(seed) <= MAX_SEED - MAX_IMAGES:
-        raise ValueError(f"seed must be a whole number in 0..{MAX_SEED - MAX_IMAGES}, got {seed}")
-    if sampler not in SAMPLER_NAMES:
-        raise ValueError(f"sampler must be one of {', '.join(SAMPLER_NAMES)}, got {sampler!r}")
-    n, seed = int(num_images), int(seed)
-    model = get_model(checkpoint)
+    seeds = inputs.seeds(seed, num_images, MAX_IMAGES)
+    n, seed, name = len(seeds), seeds[0], sampler_name(sampler)
+    model = REGISTRY.model(checkpoint)
     detector_ = get_detector(detector) if compute_afd else None  # a missing detector fails before any work
     out_dir = out_dir or tempfile.mkdtemp(prefix="batch-")
     folder = os.path.join(out_dir, "images")
@@ -40,12 +36,14 @@ def batch(num_images: int = 1000, seed: int = 0, sampler: str = "DPM-Solver++", 
     names, preview, found = [], [], 0
     if progress:
         progress(0.0, f"generating {n} images …")
-    for chunk, images in write_images(model, n, folder, SAMPLER_NAMES[sampler], int(steps), float(eta), seed,
-                                      BATCH_SIZE, float(psi)):
+    for chunk, images in write_images(model, n, folder, name, steps, eta, seed, BATCH_SIZE, psi):
         names += chunk
         preview += list(images[:PREVIEW - len(preview)])
         if detector_ is not None:  # score the written JPEGs, as the homework scores the submission
-            written = [np.asarray(Image.open(os.path.join(folder, c)).convert("RGB")) for c in chunk]
+            written = []
+            for c in chunk:
+                with Image.open(os.path.join(folder, c)) as im:
+                    written.append(np.asarray(im.convert("RGB")))
             found += sum(len(b) > 0 for b in detector_.detect_batch(written))
         if progress:
             progress(len(names) / n, f"{len(names)}/{n} images")

@@ -11,12 +11,12 @@ import time
 from collections.abc import Callable
 
 import numpy as np
-import torch
 
-from diffusion.pipeline import to_uint8
-from diffusion.samplers import make_sampler, sample, seeded_noise
+from lab import inputs
+from lab.pipeline import sample_images
+from lab.registry import REGISTRY
 
-from .generate import DEFAULT_CHECKPOINT, get_diffusion
+from .common import DEFAULT_CHECKPOINT
 
 
 def _parse(values: str, kind: type, what: str) -> list:
@@ -33,17 +33,11 @@ def compare(seed: int, steps: str = "10,20,50,100", etas: str = "0,0.5,1", inclu
             checkpoint: str = DEFAULT_CHECKPOINT, progress: Callable[[float, str], None] | None = None,
             out_dir: str | None = None) -> tuple[np.ndarray, str, str]:
     """(grid image: rows = eta, columns = steps [+ DDPM 1000], a markdown table, a plot path)."""
-    step_list, eta_list = _parse(steps, int, "steps"), _parse(etas, float, "eta")
-    model = get_diffusion(checkpoint, "a DDIM steps comparison")
+    model = REGISTRY.diffusion(checkpoint, "a DDIM steps comparison")
     T = model.schedule.num_timesteps
-    for s in step_list:
-        if not 1 <= s <= T:
-            raise ValueError(f"steps must be in 1..{T}, got {s}")
-    for e in eta_list:
-        if not 0 <= e <= 1:
-            raise ValueError(f"eta must be in [0, 1], got {e}")
-    if seed is None or int(seed) != seed or seed < 0:
-        raise ValueError(f"seed must be a whole number >= 0, got {seed}")
+    step_list = [inputs.steps(s, T) for s in _parse(steps, float, "steps")]
+    eta_list = [inputs.eta(e) for e in _parse(etas, float, "eta")]
+    seed = inputs.seed(seed)
     cells = [(e, s) for e in eta_list for s in step_list]
     total_nfe = sum(s for _, s in cells) + (T if include_ddpm else 0)
     done, images, seconds = 0, {}, {}
@@ -52,12 +46,9 @@ def compare(seed: int, steps: str = "10,20,50,100", etas: str = "0,0.5,1", inclu
         nonlocal done
         if progress:
             progress(done / total_nfe, f"{name.upper()} {steps_ or T} steps, eta {eta:g} …")
-        noise, gens = seeded_noise([int(seed)], (3, model.image_size, model.image_size))
         t0 = time.perf_counter()
-        x = sample(make_sampler(name, model.eps, model.schedule, noise.contiguous(memory_format=torch.channels_last),
-                                steps=steps_, eta=eta, generator=gens))
+        images[(eta, steps_)] = sample_images(model, [seed], name, steps_, eta)[0]
         seconds[(eta, steps_)] = time.perf_counter() - t0
-        images[(eta, steps_)] = to_uint8(x)[0]
         done += T if steps_ is None else steps_
 
     for eta, s in cells:
@@ -73,18 +64,24 @@ def compare(seed: int, steps: str = "10,20,50,100", etas: str = "0,0.5,1", inclu
     for r, eta in enumerate(eta_list):
         for c, s in enumerate(step_list):
             canvas[r * (size + pad):r * (size + pad) + size, c * (size + pad):c * (size + pad) + size] = images[(eta, s)]
-    if include_ddpm:
-        c = len(step_list)
-        canvas[:size, c * (size + pad):c * (size + pad) + size] = images[(1.0, None)]
+    ddpm_row = eta_list.index(1.0) if 1.0 in eta_list else len(eta_list) - 1
+    if include_ddpm:  # DDPM is DDIM with eta 1 over all T steps: it sits at the end of that row
+        c, r = len(step_list), ddpm_row
+        canvas[r * (size + pad):r * (size + pad) + size, c * (size + pad):c * (size + pad) + size] = images[(1.0, None)]
     canvas = canvas.repeat(3, axis=0).repeat(3, axis=1)
 
     header = "| eta \\ steps | " + " | ".join(str(s) for s in step_list) + (" | DDPM 1000 |" if include_ddpm else " |")
     rows = [header, "|---" * (cols + 1) + "|"]
     for eta in eta_list:
         cells_s = [f"{seconds[(eta, s)]:.2f} s" for s in step_list]
-        rows.append(f"| {eta:g} | " + " | ".join(cells_s) + (f" | {seconds[(1.0, None)]:.2f} s |" if include_ddpm
-                                                            and eta == eta_list[0] else (" | |" if include_ddpm else " |")))
-    table = "\n".join(rows) + ("\n\nDDPM (1000 steps, posterior variance) is shown top right." if include_ddpm else "")
+        if not include_ddpm:
+            rows.append(f"| {eta:g} | " + " | ".join(cells_s) + " |")
+            continue
+        ddpm_cell = f" | {seconds[(1.0, None)]:.2f} s |" if eta == eta_list[ddpm_row] else " | |"
+        rows.append(f"| {eta:g} | " + " | ".join(cells_s) + ddpm_cell)
+    where = "in the eta = 1 row" if 1.0 in eta_list else "at the end of the last row"
+    table = "\n".join(rows) + (f"\n\nDDPM ({T} steps, posterior variance: eta 1) is shown {where}." if include_ddpm
+                               else "")
 
     import matplotlib
 

@@ -11,12 +11,12 @@ import tempfile
 from collections.abc import Iterator
 
 import numpy as np
-import torch
 
-from diffusion.pipeline import to_uint8
-from diffusion.samplers import make_sampler, seeded_noise
+from lab import inputs
+from lab.pipeline import stream, to_uint8
+from lab.registry import REGISTRY
 
-from .generate import DEFAULT_CHECKPOINT, SAMPLER_NAMES, get_diffusion
+from .common import DEFAULT_CHECKPOINT, sampler_name
 
 VIEWS = ("x_t", "predicted x0")
 MAX_IMAGES = 8
@@ -46,20 +46,11 @@ def denoise_stream(seed: int, num_images: int = 5, sampler: str = "DDIM", steps:
     `frames`, starting with the noise x_T, where t = -1 marks the final image."""
     if view not in VIEWS:
         raise ValueError(f"view must be one of {', '.join(VIEWS)}, got {view!r}")
-    if num_images is None or int(num_images) != num_images or not 1 <= int(num_images) <= MAX_IMAGES:
-        raise ValueError(f"number of images must be in 1..{MAX_IMAGES}, got {num_images}")
-    if sampler not in SAMPLER_NAMES:
-        raise ValueError(f"sampler must be one of {', '.join(SAMPLER_NAMES)}, got {sampler!r}")
-    if seed is None or int(seed) != seed or seed < 0:
-        raise ValueError(f"seed must be a whole number >= 0, got {seed}")
-    model = get_diffusion(checkpoint, "the denoising animation")
-    size = model.image_size
-    noise, gens = seeded_noise(list(range(int(seed), int(seed) + int(num_images))), (3, size, size))
-    run = make_sampler(SAMPLER_NAMES[sampler], model.eps, model.schedule,
-                       noise.contiguous(memory_format=torch.channels_last), steps=int(steps), eta=float(eta),
-                       generator=gens)
+    seeds = inputs.seeds(seed, num_images, MAX_IMAGES)
+    model = REGISTRY.diffusion(checkpoint, "the denoising animation")
+    run = stream(model, sampler_name(sampler), steps, eta, seeds=seeds)
     if frames is not None:
-        start = to_uint8(noise)
+        start = to_uint8(run.x_T)
         frames.append((model.schedule.num_timesteps - 1, start, start))
     try:
         for step in run:

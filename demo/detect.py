@@ -2,7 +2,6 @@
 rate (the fraction of images with at least one face) over them. Also the detector used by the Batch tab."""
 from __future__ import annotations
 
-import functools
 import io
 import os
 import zipfile
@@ -11,34 +10,16 @@ from collections.abc import Sequence
 import numpy as np
 from PIL import Image, ImageDraw, UnidentifiedImageError
 
-from diffusion import detect as det
-from diffusion.pipeline import generate_batches
+from evaluation import detect as det
+from lab import inputs
+from lab.pipeline import generate_batches
+from lab.registry import REGISTRY
 
-from .generate import DEFAULT_CHECKPOINT, MAX_SEED, get_model
-
-DETECTOR_CHOICES = {"Best available": "auto", "YOLOv8 yolov8x6_animeface.pt (HW6)": "yolov8x6",
-                    "Our YOLOv8n (not the HW6 detector)": "ours", "lbpcascade (OpenCV)": "lbpcascade"}
+from .common import DEFAULT_CHECKPOINT, DETECTOR_CHOICES, describe, get_detector  # noqa: F401 (re-exported)
 MAX_GENERATED = 64
 MAX_UPLOADED = 1000
 SHOWN = 64
 IMAGE_EXTS = (".jpg", ".jpeg", ".png", ".webp", ".bmp")
-
-
-@functools.lru_cache(maxsize=4)
-def get_detector(choice: str = "Best available"):
-    """The detector for a UI choice; a missing file is a ValueError naming the file and where it goes."""
-    if choice not in DETECTOR_CHOICES:
-        raise ValueError(f"detector must be one of {', '.join(DETECTOR_CHOICES)}, got {choice!r}")
-    try:
-        return det.make_detector(DETECTOR_CHOICES[choice])
-    except FileNotFoundError as e:
-        raise ValueError(str(e)) from None
-
-
-def describe(detector) -> str:
-    if getattr(detector, "is_homework_detector", False):
-        return f"**{detector.name}**, the HW6 detector (conf {detector.conf}, iou {detector.iou}, imgsz {detector.imgsz})"
-    return f"**{detector.name}** — not the homework's YOLOv8 detector, so its rate is an estimate of HW6's AFD"
 
 
 def _open(data: bytes | str, name: str) -> np.ndarray:
@@ -90,12 +71,8 @@ def detect(files: Sequence[str] | None = None, seed: int = 0, num_images: int = 
         named = load_uploads([files] if isinstance(files, str) else files)
         source = f"{len(named)} uploaded image(s)"
     else:
-        if seed is None or int(seed) != seed or not 0 <= int(seed) <= MAX_SEED:
-            raise ValueError(f"seed must be a whole number in 0..{MAX_SEED}, got {seed}")
-        if num_images is None or int(num_images) != num_images or not 1 <= int(num_images) <= MAX_GENERATED:
-            raise ValueError(f"number of images must be in 1..{MAX_GENERATED}, got {num_images}")
-        seeds = list(range(int(seed), int(seed) + int(num_images)))
-        images = [img for _, batch in generate_batches(get_model(checkpoint), seeds) for img in batch]
+        seeds = inputs.seeds(seed, num_images, MAX_GENERATED)
+        images = [img for _, batch in generate_batches(REGISTRY.model(checkpoint), seeds) for img in batch]
         named = [(f"seed {s}", img) for s, img in zip(seeds, images)]
         source = f"{len(named)} image(s) generated on {checkpoint} (seeds {seeds[0]}–{seeds[-1]}, DPM-Solver++ 20)"
     detector_ = get_detector(detector)

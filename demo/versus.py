@@ -6,15 +6,13 @@ import time
 from collections.abc import Callable
 
 import numpy as np
-import torch
 from PIL import Image, ImageDraw
 
-from diffusion.pipeline import to_uint8
-from diffusion.samplers import make_sampler, seeded_noise
-from diffusion.stylegan import generate as gan_generate
+from lab import inputs
+from lab.pipeline import sample_images, stream, to_uint8
+from lab.registry import REGISTRY
 
-from .detect import describe, get_detector
-from .generate import MAX_SEED, available_checkpoints, get_diffusion, get_model
+from .common import describe, get_detector
 
 MAX_IMAGES = 16
 
@@ -38,24 +36,15 @@ def versus(num_images: int = 4, seed: int = 0, ddim_steps: int = 20, include_ddp
            detector: str = "Best available", progress: Callable[[float, str], None] | None = None
            ) -> tuple[np.ndarray, str]:
     """(labelled grid: a row per method, markdown table of seconds per image and AFD rate)."""
-    if num_images is None or int(num_images) != num_images or not 1 <= int(num_images) <= MAX_IMAGES:
-        raise ValueError(f"number of images must be in 1..{MAX_IMAGES}, got {num_images}")
-    if seed is None or int(seed) != seed or not 0 <= int(seed) <= MAX_SEED - MAX_IMAGES:
-        raise ValueError(f"seed must be a whole number in 0..{MAX_SEED - MAX_IMAGES}, got {seed}")
-    diffusion_checkpoint = diffusion_checkpoint or (available_checkpoints("diffusion") or [None])[0]
-    gan_checkpoint = gan_checkpoint or (available_checkpoints("stylegan") or [None])[0]
-    if gan_checkpoint is None or diffusion_checkpoint is None:
-        raise ValueError("this comparison needs a diffusion and a StyleGAN checkpoint under checkpoints/")
-    model = get_diffusion(diffusion_checkpoint, "DDPM and DDIM")
-    gan = get_model(gan_checkpoint)
-    if gan.kind != "stylegan":
-        raise ValueError(f"{gan_checkpoint} is not a StyleGAN checkpoint")
+    seeds = inputs.seeds(seed, num_images, MAX_IMAGES)
+    diffusion_checkpoint = diffusion_checkpoint or REGISTRY.first("diffusion")
+    gan_checkpoint = gan_checkpoint or REGISTRY.first("stylegan")
+    model = REGISTRY.diffusion(diffusion_checkpoint, "DDPM and DDIM")
+    gan = REGISTRY.stylegan(gan_checkpoint)
     T = model.schedule.num_timesteps
-    if ddim_steps is None or int(ddim_steps) != ddim_steps or not 1 <= int(ddim_steps) <= T:
-        raise ValueError(f"DDIM steps must be in 1..{T}, got {ddim_steps}")
+    ddim_steps = inputs.steps(ddim_steps, T, "DDIM steps")
     det = get_detector(detector)
-    seeds = list(range(int(seed), int(seed) + int(num_images)))
-    methods = ([("DDPM", "ddpm", None)] if include_ddpm else []) + [(f"DDIM {int(ddim_steps)}", "ddim", int(ddim_steps))]
+    methods = ([("DDPM", "ddpm", None)] if include_ddpm else []) + [(f"DDIM {ddim_steps}", "ddim", ddim_steps)]
     total = sum(T if s is None else s for _, _, s in methods) + 1
     done, rows, table = 0, [], []
 
@@ -64,10 +53,8 @@ def versus(num_images: int = 4, seed: int = 0, ddim_steps: int = 20, include_ddp
             progress(frac, what)
 
     for label, name, steps in methods:
-        noise, gens = seeded_noise(seeds, (3, model.image_size, model.image_size))
-        run = make_sampler(name, model.eps, model.schedule, noise.contiguous(memory_format=torch.channels_last),
-                           steps=steps, eta=0.0, generator=gens)
         t0 = time.perf_counter()
+        run = stream(model, name, steps, 0.0, seeds=seeds)
         for step in run:  # pulled step by step so the progress bar moves during DDPM's 1000 steps
             if step.index % 25 == 0:
                 report((done + step.index) / total, f"{label}: step {step.index + 1}/{step.total}")
@@ -77,7 +64,7 @@ def versus(num_images: int = 4, seed: int = 0, ddim_steps: int = 20, include_ddp
         rows.append((label, to_uint8(x), seconds, f"{step.total} network evaluations"))
     report(done / total, "StyleGAN …")
     t0 = time.perf_counter()
-    images = to_uint8(gan_generate(gan.generator, seeds))
+    images = sample_images(gan, seeds)
     rows.append(("StyleGAN", images, time.perf_counter() - t0, "1 generator pass"))
     report(1.0, "detecting faces …")
     for label, imgs, seconds, how in rows:

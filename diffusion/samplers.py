@@ -19,12 +19,12 @@ from dataclasses import dataclass
 
 import torch
 
+from .noise import GeneratorArg, randn_like, seeded_noise  # noqa: F401  (seeded_noise: re-exported)
 from .schedules import Schedule, timestep_pairs
 
 SAMPLERS = ("ddpm", "ddim", "dpm-solver")
 PREDICTIONS = ("eps", "v")
 Model = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
-GeneratorArg = torch.Generator | Sequence[torch.Generator] | None
 
 
 @dataclass
@@ -41,8 +41,8 @@ class SamplerStep:
 class Sampling(Iterator[SamplerStep]):
     """A running sampler: iterate for its steps, len() is its step count, close() stops it."""
 
-    def __init__(self, steps: Iterator[SamplerStep], total: int) -> None:
-        self._steps, self.total = steps, total
+    def __init__(self, steps: Iterator[SamplerStep], total: int, x_T: torch.Tensor) -> None:
+        self._steps, self.total, self.x_T = steps, total, x_T  # x_T: where the run starts
 
     def __iter__(self) -> Sampling:
         return self
@@ -55,37 +55,6 @@ class Sampling(Iterator[SamplerStep]):
 
     def close(self) -> None:
         self._steps.close()
-
-
-# ----------------------------------------------------------------------------- randomness
-
-def seeded_noise(seeds: Sequence[int], shape: Sequence[int] = (3, 64, 64),
-                 device: torch.device | str = "cpu") -> tuple[torch.Tensor, list[torch.Generator]]:
-    """x_T for each seed and the generator each image keeps using for its sampling noise.
-
-    Generators live on the CPU so an image is the same whatever device samples it.
-    """
-    generators = []
-    for s in seeds:
-        if not isinstance(s, int) or isinstance(s, bool) or not 0 <= s < 2**63:
-            raise ValueError(f"seeds must be integers in 0..2**63-1, got {s!r}")
-        generators.append(torch.Generator().manual_seed(s))
-    noise = _randn((len(generators), *shape), generators).to(device)
-    return noise, generators
-
-
-def _randn(shape: Sequence[int], generator: GeneratorArg) -> torch.Tensor:
-    if generator is None or isinstance(generator, torch.Generator):
-        return torch.randn(tuple(shape), generator=generator)
-    if len(generator) != shape[0]:
-        raise ValueError(f"got {len(generator)} generators for a batch of {shape[0]}")
-    return torch.stack([torch.randn(tuple(shape[1:]), generator=g) for g in generator])
-
-
-def _randn_like(x: torch.Tensor, generator: GeneratorArg) -> torch.Tensor:
-    return _randn(x.shape, generator).to(device=x.device, dtype=x.dtype).contiguous(
-        memory_format=torch.channels_last if x.is_contiguous(memory_format=torch.channels_last) and x.ndim == 4
-        else torch.contiguous_format)
 
 
 # ----------------------------------------------------------------------------- model helpers
@@ -134,7 +103,7 @@ def ddpm(model: Model, schedule: Schedule, noise: torch.Tensor, generator: Gener
     _check_noise(noise, generator)
     T = schedule.num_timesteps
     pairs = timestep_pairs(T, T, "uniform").tolist()
-    return Sampling(_ddpm(model, schedule, noise, pairs, generator, clip_x0), len(pairs))
+    return Sampling(_ddpm(model, schedule, noise, pairs, generator, clip_x0), len(pairs), noise)
 
 
 def _ddpm(model, schedule, noise, pairs, generator, clip_x0):
@@ -147,7 +116,7 @@ def _ddpm(model, schedule, noise, pairs, generator, clip_x0):
         # posterior mean μ̃(x_t, x0) and variance β̃ of q(x_{t_prev} | x_t, x0), DDPM eq. 7
         mean = (math.sqrt(ab_prev) * beta / (1 - ab)) * x0 + (math.sqrt(1 - beta) * (1 - ab_prev) / (1 - ab)) * x
         var = beta * (1 - ab_prev) / (1 - ab)
-        x = mean + math.sqrt(var) * _randn_like(x, generator) if var > 0 else mean
+        x = mean + math.sqrt(var) * randn_like(x, generator) if var > 0 else mean
         yield SamplerStep(i, len(pairs), t, t_prev, x, x0, i + 1)
 
 
@@ -159,7 +128,7 @@ def ddim(model: Model, schedule: Schedule, noise: torch.Tensor, steps: int = 50,
     if isinstance(eta, bool) or not isinstance(eta, (int, float)) or not 0.0 <= eta <= 1.0:
         raise ValueError(f"eta must be a number in [0, 1], got {eta!r}")
     pairs = timestep_pairs(schedule.num_timesteps, steps, spacing).tolist()
-    return Sampling(_ddim(model, schedule, noise, pairs, float(eta), generator, clip_x0), len(pairs))
+    return Sampling(_ddim(model, schedule, noise, pairs, float(eta), generator, clip_x0), len(pairs), noise)
 
 
 def _ddim(model, schedule, noise, pairs, eta, generator, clip_x0):
@@ -171,7 +140,7 @@ def _ddim(model, schedule, noise, pairs, eta, generator, clip_x0):
         sigma = eta * math.sqrt((1 - ab_prev) / (1 - ab)) * math.sqrt(1 - ab / ab_prev)  # eq. 16
         x = math.sqrt(ab_prev) * x0 + math.sqrt(max(1 - ab_prev - sigma**2, 0.0)) * eps  # eq. 12
         if sigma > 0:
-            x = x + sigma * _randn_like(x, generator)
+            x = x + sigma * randn_like(x, generator)
         yield SamplerStep(i, len(pairs), t, t_prev, x, x0, i + 1)
 
 
@@ -185,7 +154,7 @@ def dpm_solver(model: Model, schedule: Schedule, noise: torch.Tensor, steps: int
     """
     _check_noise(noise, generator)
     pairs = timestep_pairs(schedule.num_timesteps, steps, spacing).tolist()
-    return Sampling(_dpm_solver(model, schedule, noise, pairs, clip_x0), len(pairs))
+    return Sampling(_dpm_solver(model, schedule, noise, pairs, clip_x0), len(pairs), noise)
 
 
 def _dpm_solver(model, schedule, noise, pairs, clip_x0):

@@ -4,8 +4,9 @@ import numpy as np
 import pytest
 
 from demo import generate as gen
+from lab import inputs, paths
 
-HAS_DEFAULT = os.path.isfile(os.path.join(gen.CHECKPOINT_DIR, gen.DEFAULT_CHECKPOINT, "model.safetensors"))
+HAS_DEFAULT = os.path.isfile(os.path.join(paths.CHECKPOINTS, paths.DEFAULT_DIFFUSION, "model.safetensors"))
 needs_default = pytest.mark.skipif(not HAS_DEFAULT, reason="the shipped checkpoint is not present")
 
 
@@ -18,16 +19,19 @@ def test_generate_handler_returns_images_and_timing():
     again, _, _ = gen.generate(4, 1, "DDIM", 4, 0.5)
     assert np.array_equal(again[0], images[1]), "image of seed 4 depends on its seed alone"
     _, _, random_seed = gen.generate(0, 1, "DPM-Solver++", 2, 0.0, randomize=True)
-    assert 0 <= random_seed <= gen.MAX_SEED
+    assert 0 <= random_seed <= inputs.MAX_SEED
 
 
 @needs_default
 @pytest.mark.parametrize("args,match", [
-    ((0, 1, "DDIM", 0, 0.0), r"steps must be an integer in 1\.\.1000"),
-    ((0, 1, "DDIM", 10**6, 0.0), r"1\.\.1000"),
-    ((0, 1, "DDIM", 10, 2.0), r"eta must be a number in \[0, 1\]"),
-    ((0, 10**6, "DDIM", 10, 0.0), r"number of images must be in 1\.\.64"),
-    ((-1, 1, "DDIM", 10, 0.0), "seed must be"),
+    ((0, 1, "DDIM", 0, 0.0), "steps must be a whole number from 1 to 1000, got 0"),
+    ((0, 1, "DDIM", 10**6, 0.0), "steps must be a whole number from 1 to 1000"),
+    ((0, 1, "DDIM", 2.5, 0.0), "steps must be a whole number from 1 to 1000, got 2.5"),
+    ((0, 1, "DDIM", 10, 2.0), "eta must be a number from 0 to 1, got 2.0"),
+    ((0, 1, "DDIM", 10, float("nan")), "eta must be a number from 0 to 1, got nan"),
+    ((0, 10**6, "DDIM", 10, 0.0), "number of images must be a whole number from 1 to 64"),
+    ((-1, 1, "DDIM", 10, 0.0), "seed must be a whole number from 0 to"),
+    ((float("inf"), 1, "DDIM", 10, 0.0), "seed must be a whole number from 0 to"),
     ((0, 1, "Euler", 10, 0.0), "sampler must be one of"),
 ])
 def test_generate_handler_bad_inputs(args, match):
@@ -47,4 +51,5 @@ def test_app_wraps_errors_as_gr_error():
 
     with pytest.raises(gr.Error, match="number of images"):
         as_gr_error(gen.generate)(0, 0, "DDIM", 10, 0.0)
-    assert build() is not None
+    named = {fn.api_name for fn in build().fns.values() if not fn.api_name.startswith("unnamed")}
+    assert named == {"generate", "denoise", "compare", "interpolate", "detect", "batch", "versus"}

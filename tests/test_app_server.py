@@ -105,11 +105,11 @@ def test_bad_inputs_are_errors_and_the_app_keeps_serving(client, tmp_path):
         ((0, 1, "DDIM", 10**6, 0.0, "anime-64", False, 1.0), "/generate", "greater than maximum value 1000"),
         ((0, 1, "DDIM", 10, 2.0, "anime-64", False, 1.0), "/generate", "greater than maximum value 1"),
         ((0, 10**6, "DDIM", 10, 0.0, "anime-64", False, 1.0), "/generate", "greater than maximum value 64"),
-        ((-5, 1, "DDIM", 10, 0.0, "anime-64", False, 1.0), "/generate", r"seed must be a whole number in 0\.\."),
+        ((-5, 1, "DDIM", 10, 0.0, "anime-64", False, 1.0), "/generate", "seed must be a whole number from 0 to"),
         ((0, 1, "DDIM", 10, 0.0, "nope", False, 1.0), "/generate", r"not in the list of choices: \["),
         ((0, 1, "DDIM", 10, 0.0, "anime-64", False, 3.0), "/generate", "greater than maximum value 1"),
         ((10**6, 0, "DPM-Solver++", 20, 0.0, "anime-64", False, "Best available", 1.0), "/batch", "maximum value 1000"),
-        ((0, "0,5", "0", False, "anime-64"), "/compare", r"steps must be in 1\.\.1000"),
+        ((0, "0,5", "0", False, "anime-64"), "/compare", "steps must be a whole number from 1 to 1000"),
         (([handle_file(str(text))], 0, 1, "lbpcascade (OpenCV)", "anime-64"), "/detect", "notes.png is not an image"),
     ]:
         with pytest.raises(AppError, match=match):

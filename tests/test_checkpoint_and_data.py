@@ -5,8 +5,8 @@ import zipfile
 import pytest
 import torch
 
-from diffusion.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
-from diffusion.data import augment, list_images, load_images
+from lab.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from lab.data import augment, list_images, load_images
 from diffusion.unet import UNet, UNetConfig
 from helpers import TINY, random_unet
 from helpers import write_faces as _write_faces
@@ -93,7 +93,9 @@ def test_augment_range_and_shape(preset):
 
 
 def test_real_faces_load(tmp_path):
-    real = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data", "anime-faces")
+    from lab import paths
+
+    real = paths.FACES
     if not os.path.isdir(real):
         pytest.skip("../shared/data/anime-faces is not beside the repo")
     imgs = load_images(real, size=64, limit=32, log=None)

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 import torch
 
-from diffusion import detect as det
+from evaluation import detect as det
+from lab import paths
 
 CASCADE = det.DEFAULT_CASCADE
 
@@ -134,9 +135,9 @@ attempts = []
 def refuse(*a, **k):
     attempts.append(repr(a[:2])); raise OSError("refused")
 socket.getaddrinfo = socket.create_connection = socket.socket.connect = refuse
-sys.path.insert(0, {det.ROOT!r})
+sys.path.insert(0, {paths.ROOT!r})
 import numpy as np
-from diffusion import detect as det
+from evaluation import detect as det
 d = det.YoloDetector(model=det.build_own_yolo(), conf=0.0)
 d.detect_batch([np.zeros((64, 64, 3), np.uint8)])
 open("notes.png", "w").write("text, not an image")
@@ -164,12 +165,12 @@ def test_shipped_detector_finds_held_out_faces_not_negatives():
 
     from PIL import Image
 
-    from diffusion.data import list_images
+    from lab.data import list_images
 
-    faces_dir = os.path.join(det.SHARED, "data", "anime-faces")
+    faces_dir = paths.FACES
     if not os.path.isdir(faces_dir):
         pytest.skip("../shared/data is not beside the repo")
-    sys.path.insert(0, os.path.join(det.ROOT, "bench"))
+    sys.path.insert(0, os.path.join(paths.ROOT, "bench"))
     from train_detector import load_faces, make_negative
 
     held = list_images(faces_dir)[-100:]

@@ -9,11 +9,12 @@ import pytest
 from PIL import Image
 
 import evaluate
-from diffusion import detect as det
-from diffusion import fid as fidlib
+from evaluation import detect as det
+from evaluation import fid as fidlib
+from lab import paths
 from helpers import TINY, random_inception, random_unet
 
-FACES = os.path.join(det.SHARED, "data", "anime-faces")
+FACES = paths.FACES
 needs_data = pytest.mark.skipif(not os.path.isdir(FACES), reason="../shared/data is not beside the repo")
 
 
@@ -24,7 +25,7 @@ def stand_in():
 
 @pytest.fixture(scope="module")
 def faces():
-    from diffusion.data import load_images
+    from lab.data import load_images
 
     return list(load_images(FACES, 64, limit=16, log=None).permute(0, 2, 3, 1).numpy())
 
@@ -113,6 +114,28 @@ def test_weights_file_is_loaded_without_unpickling_code(stand_in, tmp_path):
     assert inner is not None
 
 
+class _RunsCode:
+    """A pickle payload that, when unpickled, writes a marker file: what a hostile .pth could do."""
+
+    def __init__(self, marker: str) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return (open, (self.marker, "w"))
+
+
+def test_a_weights_file_carrying_code_is_refused_unrun(tmp_path):
+    import pickle
+
+    marker, path = tmp_path / "ran", tmp_path / fidlib.WEIGHTS_NAME
+    with open(path, "wb") as f:
+        pickle.dump({"Conv2d_1a_3x3.conv.weight": _RunsCode(str(marker))}, f)
+    with pytest.raises(Exception) as err:
+        fidlib.inception(str(path))
+    assert "weights_only" in str(err.value) or "Unsupported global" in str(err.value)
+    assert not marker.exists(), "loading the weights ran code from the file"
+
+
 def test_afd_scores_known_answers():
     found = [True, True, False, True, False]
     labels = [True, False, False, True, True]
@@ -167,7 +190,7 @@ def test_score_with_an_injected_inception(stand_in, faces, tmp_path):
 
 
 def test_report_sweep_on_a_tiny_checkpoint(tmp_path):
-    from diffusion.checkpoint import save_checkpoint
+    from lab.checkpoint import save_checkpoint
 
     ck = str(tmp_path / "tiny")
     save_checkpoint(ck, random_unet(std=0.05), TINY, "cosine", 100, "v")

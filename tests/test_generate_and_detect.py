@@ -7,13 +7,14 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from diffusion.checkpoint import save_checkpoint
-from diffusion.detect import LbpCascadeDetector
+from lab.checkpoint import save_checkpoint
+from evaluation.detect import LbpCascadeDetector
 from generate import main as generate_main
 from helpers import TINY, random_unet, write_faces
+from lab import paths
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-CASCADE = os.path.join(ROOT, "..", "shared", "detectors", "lbpcascade_animeface.xml")
+CASCADE = os.path.join(ROOT, "checkpoints", "lbpcascade_animeface.xml")  # shipped, MIT
 
 
 @pytest.fixture(scope="module")
@@ -40,12 +41,39 @@ def test_generate_writes_hw6_format_byte_identically(tmp_path, tiny_checkpoint):
     assert (tmp_path / "a" / "1.jpg").read_bytes() != (tmp_path / "a" / "2.jpg").read_bytes()
 
 
+def test_out_holding_files_is_refused_unless_overwrite(tmp_path, tiny_checkpoint, capsys):
+    common = ["--checkpoint", tiny_checkpoint, "--steps", "2", "--no-progress", "--out", str(tmp_path / "o")]
+    assert generate_main(["--n", "5", *common]) == 0
+    assert generate_main(["--n", "2", *common]) == 2
+    assert "already holds 5 file(s)" in capsys.readouterr().err and len(os.listdir(tmp_path / "o")) == 5
+    (tmp_path / "o" / "notes.txt").write_text("kept")
+    assert generate_main(["--n", "2", "--overwrite", *common]) == 0
+    assert sorted(os.listdir(tmp_path / "o")) == ["1.jpg", "2.jpg", "notes.txt"], "no stale 3.jpg … 5.jpg is left"
+
+
+def test_accelerate_generate_splits_seeds_and_writes_the_same_bytes(tmp_path, tiny_checkpoint):
+    common = ["--n", "7", "--checkpoint", tiny_checkpoint, "--steps", "3", "--sampler", "ddim", "--eta", "0.5",
+              "--batch-size", "2", "--no-progress"]
+    assert generate_main([*common, "--out", str(tmp_path / "one"), "--zip", str(tmp_path / "one.zip")]) == 0
+    cmd = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2", "--num_machines",
+           "1", "--mixed_precision", "no", "--dynamo_backend", "no", os.path.join(ROOT, "generate.py"), *common,
+           "--out", str(tmp_path / "two"), "--zip", str(tmp_path / "two.zip")]
+    res = subprocess.run(cmd, cwd=ROOT, env={**os.environ, "OMP_NUM_THREADS": "1"}, capture_output=True, text=True,
+                         timeout=300)
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert "(2 processes)" in res.stdout
+    assert sorted(os.listdir(tmp_path / "two")) == sorted(os.listdir(tmp_path / "one"))
+    for name in os.listdir(tmp_path / "one"):
+        assert (tmp_path / "one" / name).read_bytes() == (tmp_path / "two" / name).read_bytes(), name
+    assert (tmp_path / "one.zip").read_bytes() == (tmp_path / "two.zip").read_bytes()
+
+
 def test_generate_bad_arguments(tmp_path, tiny_checkpoint, capsys):
     out = ["--out", str(tmp_path / "x"), "--no-progress"]
     assert generate_main(["--checkpoint", tiny_checkpoint, "--steps", "0", *out]) == 2
-    assert "steps must be an integer in 1..100" in capsys.readouterr().err
+    assert "steps must be a whole number from 1 to 100" in capsys.readouterr().err
     assert generate_main(["--checkpoint", tiny_checkpoint, "--sampler", "ddim", "--eta", "2", *out]) == 2
-    assert "eta must be a number in [0, 1]" in capsys.readouterr().err
+    assert "eta must be a number from 0 to 1" in capsys.readouterr().err
     assert generate_main(["--checkpoint", str(tmp_path / "missing"), *out]) == 2
     assert "No checkpoint folder" in capsys.readouterr().err
     for bad in (["--n", "0"], ["--n", "1000000"], ["--batch-size", "0"], ["--sampler", "euler"]):
@@ -54,12 +82,12 @@ def test_generate_bad_arguments(tmp_path, tiny_checkpoint, capsys):
 
 
 def test_lbpcascade_finds_real_faces_not_noise():
-    if not os.path.isfile(CASCADE):
-        pytest.skip("../shared/detectors/lbpcascade_animeface.xml is not beside the repo")
-    from diffusion.data import load_images
+    from lab.data import load_images
 
     det = LbpCascadeDetector(CASCADE)
-    real = load_images(os.path.join(ROOT, "..", "shared", "data", "anime-faces"), 64, limit=100, log=None)
+    if not os.path.isdir(paths.FACES):
+        pytest.skip("../shared/data is not beside the repo")
+    real = load_images(paths.FACES, 64, limit=100, log=None)
     real = real.permute(0, 2, 3, 1).numpy()
     assert det.face_rate(real) >= 0.95
     noise = np.random.default_rng(0).integers(0, 256, (50, 64, 64, 3), dtype=np.uint8)
@@ -72,10 +100,11 @@ def test_lbpcascade_missing_file_says_where(tmp_path):
     with pytest.raises(FileNotFoundError, match="lbpcascade_animeface.xml is not at .*download it"):
         LbpCascadeDetector(str(tmp_path / "none.xml"))
     with pytest.raises(ValueError, match="uint8 RGB"):
-        if os.path.isfile(CASCADE):
-            LbpCascadeDetector(CASCADE).detect(np.zeros((8, 8), dtype=np.uint8))
-        else:
-            raise ValueError("uint8 RGB")
+        LbpCascadeDetector(CASCADE).detect(np.zeros((8, 8), dtype=np.uint8))
+    bad = tmp_path / "bad.xml"
+    bad.write_text("<opencv_storage></opencv_storage>")
+    with pytest.raises(ValueError, match="not a valid OpenCV cascade"):
+        LbpCascadeDetector(str(bad))
 
 
 def test_accelerate_two_cpu_processes(tmp_path):
@@ -120,5 +149,8 @@ def test_ctrl_c_saves_before_exiting(tmp_path, signame):
     assert "saved; continue with" in err, err[-2000:]
     import json
 
-    steps = json.load(open(os.path.join(out, "training_state", "state.json")))["step"]
-    assert steps >= 3 and json.load(open(os.path.join(out, "config.json")))["steps_trained"] == steps
+    from training.plumbing import read_training_state
+
+    steps = read_training_state(out)[1]["step"]
+    with open(os.path.join(out, "config.json")) as f:
+        assert steps >= 3 and json.load(f)["steps_trained"] == steps

@@ -93,8 +93,9 @@ def test_timestep_pairs_known_values():
     assert timestep_pairs(1000, 10, "trailing")[:, 0].tolist() == [999, 899, 799, 699, 599, 499, 399, 299, 199, 99]
     assert timestep_pairs(1000, 10, "uniform")[:, 0].tolist() == [900, 800, 700, 600, 500, 400, 300, 200, 100, 0]
     assert timestep_pairs(1000, 4, "linspace")[:, 0].tolist() == [999, 666, 333, 0]
-    quad = timestep_pairs(1000, 5, "quad")[:, 0].tolist()
-    assert quad == sorted({int((i * math.sqrt(800) / 4) ** 2) for i in range(5)}, reverse=True)
+    # DDIM paper's quadratic spacing, worked by hand: τ_i = ⌊0.8T·i²/(S-1)²⌋ = ⌊50 i²⌋ and ⌊800 i²/81⌋
+    assert timestep_pairs(1000, 5, "quad")[:, 0].tolist() == [800, 450, 200, 50, 0]
+    assert timestep_pairs(1000, 10, "quad")[:, 0].tolist() == [800, 632, 483, 355, 246, 158, 88, 39, 9, 0]
     assert timestep_pairs(1000, 1000, "uniform")[:, 0].tolist() == list(range(999, -1, -1))
 
 

@@ -64,7 +64,7 @@ def test_init_from_starts_at_a_checkpoints_weights(tmp_path, faces):
 def test_next_batch_gives_ranks_disjoint_slices_and_walks_whole_epochs():
     import torch
 
-    from diffusion.training import next_batch
+    from training.plumbing import next_batch
 
     n, batch, world = 10, 2, 2
     gen = torch.Generator().manual_seed(0)
@@ -88,7 +88,7 @@ def test_resume_with_another_trainers_state_says_so(tmp_path):
     import pytest
     import torch
 
-    from diffusion.training import read_training_state, resumed_config, write_training_state
+    from training.plumbing import read_training_state, resumed_config, write_training_state
     from train_gan import parse_args as parse_gan_args
 
     diffusion_cfg = parse_args(["--out", str(tmp_path)])
@@ -99,3 +99,77 @@ def test_resume_with_another_trainers_state_says_so(tmp_path):
     assert resumed_config(diffusion_cfg, meta) == diffusion_cfg
     with pytest.raises(SystemExit, match="written by another trainer"):
         resumed_config(parse_gan_args(["--out", str(tmp_path), "--resume"]), meta)
+
+
+def test_state_is_one_atomic_file_and_the_two_file_format_still_resumes(tmp_path, faces):
+    """An earlier run's state (state.json beside state.safetensors, EMA in model.safetensors) resumes exactly."""
+    import torch
+    from safetensors.torch import save_file
+
+    from training.plumbing import read_training_state
+
+    straight, legacy = str(tmp_path / "straight"), str(tmp_path / "legacy")
+    train(parse_args(["--data", faces, "--out", straight, "--max-steps", "4", "--save-every", "4", *TINY_FLAGS]))
+    train(parse_args(["--data", faces, "--out", legacy, "--max-steps", "2", "--save-every", "2", *TINY_FLAGS]))
+    assert os.listdir(os.path.join(legacy, "training_state")) == ["state.safetensors"]
+    tensors, meta = read_training_state(legacy)
+    assert meta["step"] == 2 and any(k.startswith("ema.") for k in tensors)
+    # rewrite it as the earlier format wrote it
+    save_file({k: v.contiguous() for k, v in tensors.items() if not k.startswith("ema.")},
+              os.path.join(legacy, "training_state", "state.safetensors"))
+    with open(os.path.join(legacy, "training_state", "state.json"), "w") as f:
+        json.dump(meta, f)
+    train(parse_args(["--out", legacy, "--resume", "--max-steps", "4", "--save-every", "4", "--no-progress"]))
+    a, b = load_file(os.path.join(straight, "model.safetensors")), load_file(os.path.join(legacy, "model.safetensors"))
+    assert all(torch.equal(a[k], b[k]) for k in a), "the legacy state did not resume exactly"
+    assert os.listdir(os.path.join(legacy, "training_state")) == ["state.safetensors"], "state.json superseded"
+
+
+def test_a_failed_state_write_leaves_the_previous_state(tmp_path, monkeypatch):
+    import torch
+
+    from training import plumbing
+
+    plumbing.write_training_state(str(tmp_path), {"x": torch.zeros(2)}, {"step": 1})
+
+    def crash(*a, **k):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(os, "replace", crash)
+    with pytest.raises(OSError):
+        plumbing.write_training_state(str(tmp_path), {"x": torch.ones(2)}, {"step": 2})
+    monkeypatch.undo()
+    tensors, meta = plumbing.read_training_state(str(tmp_path))
+    assert meta["step"] == 1 and float(tensors["x"].sum()) == 0.0
+
+
+def test_trainers_leave_the_heldout_split_out_by_default(tmp_path):
+    from lab.data import is_heldout
+
+    data = str(tmp_path / "faces")
+    _write_faces(data, n=56, size=16)  # 49.jpg and 55.jpg fall in the held-out split
+    held = [f"{i}.jpg" for i in range(56) if is_heldout(f"{i}.jpg")]
+    assert held == ["49.jpg", "55.jpg"]
+    for flags, images, split in (([], 54, "train"), (["--no-exclude-heldout"], 56, "all")):
+        out = str(tmp_path / split)
+        train(parse_args(["--data", data, "--out", out, "--max-steps", "1", "--save-every", "1", *TINY_FLAGS, *flags]))
+        with open(os.path.join(out, "config.json")) as f:
+            cfg = json.load(f)
+        assert cfg["data"]["images"] == images and cfg["data"]["split"] == split
+
+
+def test_training_uses_the_schedules_own_forward_process(tmp_path, faces, monkeypatch):
+    from diffusion.schedules import Schedule
+
+    calls = {"q_sample": 0, "v_target": 0}
+    for name in calls:
+        original = getattr(Schedule, name)
+
+        def counted(self, *a, _name=name, _original=original, **k):
+            calls[_name] += 1
+            return _original(self, *a, **k)
+
+        monkeypatch.setattr(Schedule, name, counted)
+    train(parse_args(["--data", faces, "--out", str(tmp_path / "o"), "--max-steps", "3", "--save-every", "3",
+                      *TINY_FLAGS]))
+    assert calls == {"q_sample": 3, "v_target": 3}

@@ -11,10 +11,12 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Callable, Iterable, Sequence
-from unittest import mock
+import contextlib
 
 import numpy as np
 import torch
+
+from lab import paths as lab_paths
 
 WEIGHTS_NAME = "pt_inception-2015-12-05-6726825d.pth"
 WEIGHTS_ID = "pytorch-fid-inception-2015-12-05"
@@ -30,6 +32,17 @@ def _tagged(net: torch.nn.Module) -> torch.nn.Module:
     return net
 
 
+@contextlib.contextmanager
+def _replaced(module, name: str, value):
+    """pytorch-fid fetches its weights through module.load_state_dict_from_url: point it at our local file."""
+    original = getattr(module, name)
+    setattr(module, name, value)
+    try:
+        yield
+    finally:
+        setattr(module, name, original)
+
+
 def inception(weights: str | None = None) -> torch.nn.Module:
     """pytorch-fid's InceptionV3 (pool3 block) with the FID weights from `weights` or the torch hub cache;
     where they are missing offline, one FileNotFoundError sentence says which file and where it goes."""
@@ -38,7 +51,7 @@ def inception(weights: str | None = None) -> torch.nn.Module:
     path = weights or default_weights_path()
     if os.path.isfile(path):  # the file is a plain state dict: load it without unpickling code
         loader = lambda *args, **kwargs: torch.load(path, map_location="cpu", weights_only=True)  # noqa: E731
-        with mock.patch.object(fi, "load_state_dict_from_url", loader):
+        with _replaced(fi, "load_state_dict_from_url", loader):
             return _tagged(fi.InceptionV3([fi.InceptionV3.BLOCK_INDEX_BY_DIM[DIMS]]).eval())
     if weights:
         raise FileNotFoundError(f"No Inception weights at {weights}: pass the path of {WEIGHTS_NAME}.")
@@ -120,7 +133,7 @@ def load_image(path: str) -> np.ndarray:
 
 
 def folder_images(folder: str) -> list[str]:
-    from .data import IMAGE_EXTS
+    from lab.data import IMAGE_EXTS
 
     if not os.path.isdir(folder):
         raise ValueError(f"{folder} is not a folder of images")
@@ -139,7 +152,7 @@ def real_statistics(real: str, model: torch.nn.Module, cache_dir: str | None = N
             return f["mu"], f["sigma"]
     paths = folder_images(real)[:limit or None]
     model_id = getattr(model, "fid_model_id", None)
-    cache_dir = cache_dir or os.path.join(os.path.expanduser("~"), ".cache", "anime-face-lab", "fid")
+    cache_dir = cache_dir or os.path.join(lab_paths.CACHE, "fid")
     cache = os.path.join(cache_dir, f"fid_{file_list_key(paths, model_id)}.npz") if model_id else None
     if cache and os.path.isfile(cache):
         with np.load(cache) as f:

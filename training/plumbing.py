@@ -12,9 +12,10 @@ import signal
 
 import torch
 
-from diffusion.checkpoint import atomic_save_tensors, atomic_write_bytes
+from lab import paths
+from lab.checkpoint import atomic_save_tensors, atomic_write_bytes
 
-DEFAULT_DATA = os.environ.get("ANIME_FACES_DIR", "../shared/data/anime-faces")
+DEFAULT_DATA = paths.FACES
 STATE_DIR = "training_state"
 # flags that a resumed run takes from the command line; every other field comes from the saved run
 RESUME_KEEPS = {"out", "resume", "max_steps", "progress", "threads", "sample_every", "save_every", "log_every"}
@@ -63,22 +64,45 @@ def unflatten_optimizer(tensors: dict[str, torch.Tensor], meta: dict) -> dict:
     return {"state": state, "param_groups": meta["param_groups"]}
 
 
+STATE_FILE = "state.safetensors"
+
+
 def write_training_state(out: str, tensors: dict[str, torch.Tensor], meta: dict) -> None:
-    """out/training_state/: tensors (weights, optimizer, RNG) in safetensors, the rest in JSON; both atomic."""
+    """out/training_state/state.safetensors: every tensor of the run (weights, EMA, optimizer, RNG) and, in its
+    metadata, the JSON-able rest (step, data position, config). One file written then renamed, so a crash
+    leaves either the old state or the new one, never a mix of steps."""
     os.makedirs(os.path.join(out, STATE_DIR), exist_ok=True)
-    atomic_save_tensors(tensors, os.path.join(out, STATE_DIR, "state.safetensors"))
-    atomic_write_bytes(os.path.join(out, STATE_DIR, "state.json"), json.dumps(meta).encode())
+    atomic_save_tensors(tensors, os.path.join(out, STATE_DIR, STATE_FILE), metadata={"meta": json.dumps(meta)})
+    legacy = os.path.join(out, STATE_DIR, "state.json")
+    if os.path.exists(legacy):  # the two-file format of earlier runs: superseded by the file just written
+        os.remove(legacy)
 
 
 def read_training_state(out: str) -> tuple[dict[str, torch.Tensor], dict]:
-    """The tensors and metadata a run saved under out/training_state, for --resume."""
-    state_dir = os.path.join(out, STATE_DIR)
-    if not os.path.isfile(os.path.join(state_dir, "state.json")):
-        raise SystemExit(f"--resume: no training state in {state_dir}; start without --resume.")
+    """The tensors and metadata a run saved under out/training_state, for --resume. The EMA weights come as
+    "ema.*" tensors; a state of the earlier two-file format (state.json beside it, EMA in model.safetensors)
+    loads too."""
+    from safetensors import safe_open
     from safetensors.torch import load_file
 
-    return load_file(os.path.join(state_dir, "state.safetensors")), json.load(open(os.path.join(state_dir,
-                                                                                              "state.json")))
+    state_dir = os.path.join(out, STATE_DIR)
+    path = os.path.join(state_dir, STATE_FILE)
+    if not os.path.isfile(path):
+        raise SystemExit(f"--resume: no training state in {state_dir}; start without --resume.")
+    with safe_open(path, "pt") as f:
+        stored = (f.metadata() or {}).get("meta")
+    tensors = load_file(path)
+    if stored is not None:
+        return tensors, json.loads(stored)
+    with open(os.path.join(state_dir, "state.json")) as f:
+        meta = json.load(f)
+    ema = load_file(os.path.join(out, "model.safetensors"))
+    return {**tensors, **{f"ema.{k}": v for k, v in ema.items()}}, meta
+
+
+def prefixed(tensors: dict[str, torch.Tensor], prefix: str) -> dict[str, torch.Tensor]:
+    """The tensors whose names start with prefix, with it removed (a module's state dict from the state)."""
+    return {k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)}
 
 
 def resumed_config(cfg, meta: dict):
@@ -87,7 +111,9 @@ def resumed_config(cfg, meta: dict):
     if unknown:
         raise SystemExit(f"--resume: the training state in {cfg.out} was written by another trainer "
                          f"(it has {', '.join(sorted(unknown))}); resume it with that trainer.")
-    return type(cfg)(**{**meta["config"], **{k: getattr(cfg, k) for k in RESUME_KEEPS}})
+    saved = dict(meta["config"])
+    saved.setdefault("exclude_heldout", False)  # runs saved before the held-out split trained on every image
+    return type(cfg)(**{**saved, **{k: getattr(cfg, k) for k in RESUME_KEEPS}})
 
 
 def restore_rng(state: dict[str, torch.Tensor], data_gen: torch.Generator, rank: int, seed: int, step: int) -> None:
@@ -127,7 +153,8 @@ def open_log(out: str, step: int) -> str:
     os.makedirs(out, exist_ok=True)
     path = os.path.join(out, "log.jsonl")
     if os.path.exists(path):
-        rows = [r for r in open(path) if r.strip() and json.loads(r)["step"] <= step]
+        with open(path) as f:
+            rows = [r for r in f if r.strip() and json.loads(r)["step"] <= step]
         atomic_write_bytes(path, "".join(rows).encode())
     return path
 
@@ -166,7 +193,8 @@ def plot_losses(out: str, keys: tuple[str, ...] = ("loss",), ylabel: str = "weig
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    rows = [json.loads(line) for line in open(path) if line.strip()]
+    with open(path) as f:
+        rows = [json.loads(line) for line in f if line.strip()]
     if not rows:
         return
     fig, ax = plt.subplots(figsize=(6, 3.5), dpi=110)

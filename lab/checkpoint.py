@@ -15,10 +15,10 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
-from .samplers import PREDICTIONS, Model, eps_model
-from .schedules import Schedule, make_schedule
-from .stylegan import Generator, StyleGANConfig
-from .unet import UNet, UNetConfig
+from diffusion.samplers import PREDICTIONS, Model, eps_model
+from diffusion.schedules import Schedule, make_schedule
+from gan.stylegan import Generator, StyleGANConfig
+from diffusion.unet import UNet, UNetConfig
 
 CONFIG_NAME, WEIGHTS_NAME = "config.json", "model.safetensors"
 FORMAT = "anime-face-diffusion/1"
@@ -68,9 +68,9 @@ def atomic_write_bytes(path: str, data: bytes) -> None:
     os.replace(tmp, path)  # a crash or Ctrl-C mid-write never leaves a truncated file
 
 
-def atomic_save_tensors(tensors: dict[str, torch.Tensor], path: str) -> None:
+def atomic_save_tensors(tensors: dict[str, torch.Tensor], path: str, metadata: dict[str, str] | None = None) -> None:
     tmp = f"{path}.tmp{os.getpid()}"
-    save_file({k: v.detach().cpu().contiguous() for k, v in tensors.items()}, tmp)
+    save_file({k: v.detach().cpu().contiguous() for k, v in tensors.items()}, tmp, metadata=metadata)
     os.replace(tmp, path)
 
 

@@ -18,13 +18,13 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SHARED = os.path.join(ROOT, "..", "shared")
-DEFAULT_CASCADE = os.environ.get("LBPCASCADE_PATH", os.path.join(SHARED, "detectors", "lbpcascade_animeface.xml"))
+from lab import paths
+
+DEFAULT_CASCADE = paths.LBPCASCADE
 CASCADE_URL = "https://raw.githubusercontent.com/nagadomi/lbpcascade_animeface/master/lbpcascade_animeface.xml"
-DEFAULT_YOLO = os.environ.get("AFD_YOLO_WEIGHTS", os.path.join(ROOT, "checkpoints", "yolov8x6_animeface.pt"))
+DEFAULT_YOLO = paths.YOLO_WEIGHTS
 YOLO_URL = "https://github.com/MagicalKyaru/yolov8_animeface/releases"
-DEFAULT_OWN = os.path.join(ROOT, "checkpoints", "afd-yolov8n")
+DEFAULT_OWN = paths.OWN_DETECTOR
 OWN_FORMAT = "anime-face-detector/1"
 HW6_SETTINGS = {"conf": 0.8, "iou": 0.8, "imgsz": 64}
 
@@ -51,8 +51,11 @@ class LbpCascadeDetector:
             raise FileNotFoundError(f"The anime-face cascade lbpcascade_animeface.xml is not at {path}: download it "
                                     f"from {CASCADE_URL} and pass its path (or set LBPCASCADE_PATH).")
         self._cv2, self.path = cv2, path
-        self.cascade = cv2.CascadeClassifier(path)
-        if self.cascade.empty():
+        try:
+            self.cascade = cv2.CascadeClassifier(path)
+        except (cv2.error, SystemError):  # OpenCV raises on a file it cannot parse at all
+            self.cascade = None
+        if self.cascade is None or self.cascade.empty():
             raise ValueError(f"{path} is not a valid OpenCV cascade file")
         self.size, self.scale_factor, self.min_neighbors, self.min_size = size, scale_factor, min_neighbors, min_size
 
@@ -90,7 +93,7 @@ def import_ultralytics():
 
     threads = torch.get_num_threads()
     os.environ.setdefault("YOLO_OFFLINE", "1")
-    os.environ.setdefault("YOLO_CONFIG_DIR", os.path.join(os.path.expanduser("~"), ".cache", "anime-face-lab", "yolo"))
+    os.environ.setdefault("YOLO_CONFIG_DIR", paths.YOLO_CONFIG)
     os.environ.setdefault("OMP_NUM_THREADS", str(threads))
     font = os.path.join(os.environ["YOLO_CONFIG_DIR"], "Ultralytics", "Arial.ttf")
     if not os.path.isfile(font):

@@ -265,14 +265,49 @@ def r1_penalty(discriminator: nn.Module, real: torch.Tensor) -> torch.Tensor:
 # ----------------------------------------------------------------------------- seeds → images
 
 @torch.no_grad()
-def generate(generator: Generator, seeds: Sequence[int], psi: float = 1.0) -> torch.Tensor:
-    """One image per seed, in [-1, 1]: z and every noise map from that seed's own torch.Generator."""
-    if not 0.0 <= psi <= 1.0:
-        raise ValueError(f"truncation psi must be in [0, 1], got {psi}")
+def seed_latents(generator: Generator, seeds: Sequence[int]) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    """The seed → latent rule: z [B, z_dim] and every noise map of image i from seed i's own torch.Generator
+    (z first, then the noise maps), so an image depends on its seed alone."""
     if len(seeds) == 0:
         raise ValueError("give at least one seed")
     device = next(generator.parameters()).device
     gens = [torch.Generator(device).manual_seed(int(s)) for s in seeds]
     z = torch.cat([torch.randn(1, generator.config.z_dim, generator=g, device=device) for g in gens])
-    noise = generator.noise_like(len(seeds), gens, device)
-    return generator(z, psi, noise).clamp(-1, 1)
+    return z, generator.noise_like(len(seeds), gens, device)
+
+
+def _check_psi(psi: float) -> None:
+    if isinstance(psi, bool) or not isinstance(psi, (int, float)) or not 0.0 <= psi <= 1.0:
+        raise ValueError(f"truncation psi must be a number from 0 to 1, got {psi!r}")
+
+
+@torch.no_grad()
+def generate(generator: Generator, seeds: Sequence[int], psi: float = 1.0) -> torch.Tensor:
+    """One image per seed, in [-1, 1]."""
+    _check_psi(psi)
+    z, noise = seed_latents(generator, seeds)
+    b, threads = z.shape[0], torch.get_num_threads()
+    if z.device.type == "cpu" and b % threads:
+        # oneDNN splits a batch evenly across threads and an image whose rows land on two threads differs in the
+        # last bits; padding to a multiple of the thread count keeps every image bit-identical in any batch
+        pad = threads - b % threads
+        z = torch.cat([z, z[:1].expand(pad, -1)])
+        noise = [torch.cat([n, n[:1].expand(pad, -1, -1, -1)]) for n in noise]
+    return generator(z, psi, noise)[:b].clamp(-1, 1)
+
+
+@torch.no_grad()
+def interpolate(generator: Generator, seed_a: int, seed_b: int, weights: Sequence[float], psi: float = 1.0
+                ) -> tuple[torch.Tensor, torch.Tensor]:
+    """Frames between two seeds: linear in w (the space the styles live in) and, for comparison, slerp in z;
+    seed A's noise maps are held fixed so only the latent moves. Each [len(weights), 3, H, W] in [-1, 1]."""
+    from diffusion.noise import slerp
+
+    _check_psi(psi)
+    z, noise = seed_latents(generator, [seed_a, seed_b])
+    noise = [n[:1].expand(len(weights), -1, -1, -1) for n in noise]
+    w = generator.map(z, psi)
+    w_line = torch.stack([torch.lerp(w[0], w[1], float(t)) for t in weights])
+    w_arc = generator.map(torch.stack([slerp(z[0], z[1], float(t)) for t in weights]), psi)
+    return tuple(generator.synthesis(ws[:, None].expand(-1, generator.num_ws, -1), noise).clamp(-1, 1)
+                 for ws in (w_line, w_arc))

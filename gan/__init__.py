@@ -1,0 +1,1 @@
+"""The StyleGAN baseline: a generator behind the same seed → image interface as the diffusion model."""

@@ -1,0 +1,95 @@
+"""The checkpoints and detectors the app and CLIs use, each loaded once and shared.
+
+One `Registry` (module-level `REGISTRY`) lists the checkpoint folders under `paths.CHECKPOINTS`, loads a
+model on first use and keeps it, and does the same for detectors. A lock makes two visitors asking for
+the same model at once load it once. Model code never imports gradio; the UI imports this.
+"""
+from __future__ import annotations
+
+import json
+import os
+import threading
+
+from . import paths
+from .checkpoint import LoadedGAN, LoadedModel, load_checkpoint
+
+KINDS = {"unet": "diffusion", "stylegan": "stylegan"}  # config.json "model" → the kind the UI speaks of
+
+
+class Registry:
+    def __init__(self, folder: str = paths.CHECKPOINTS, default: str = paths.DEFAULT_DIFFUSION) -> None:
+        self.folder, self.default = folder, default
+        self._models: dict[str, LoadedModel | LoadedGAN] = {}
+        self._detectors: dict[str, object] = {}
+        self._lock = threading.Lock()
+
+    def kind_of(self, name: str) -> str | None:
+        """"diffusion" or "stylegan" for a checkpoint folder, None if it is not one."""
+        path = os.path.join(self.folder, name, "config.json")
+        try:
+            with open(path) as f:
+                return KINDS.get(json.load(f).get("model", "unet"))
+        except (OSError, ValueError, AttributeError):
+            return None
+
+    def names(self, kind: str | None = None) -> list[str]:
+        """Checkpoint folders (holding a config.json), the default first; with `kind` only those of that kind."""
+        if not os.path.isdir(self.folder):
+            return []
+        found = [n for n in sorted(os.listdir(self.folder)) if (k := self.kind_of(n)) and (kind is None or k == kind)]
+        return sorted(found, key=lambda n: n != self.default)
+
+    def model(self, name: str) -> LoadedModel | LoadedGAN:
+        """The loaded checkpoint `name` (a folder name under the checkpoint folder), loaded on first use."""
+        if not isinstance(name, str) or name not in self.names():
+            raise ValueError(f"unknown checkpoint {name!r}; available: {', '.join(self.names()) or 'none'}")
+        with self._lock:
+            if name not in self._models:
+                self._models[name] = load_checkpoint(os.path.join(self.folder, name))
+            return self._models[name]
+
+    def diffusion(self, name: str, what: str = "this") -> LoadedModel:
+        """The checkpoint, which must be a diffusion model for `what` (a StyleGAN has no denoising steps)."""
+        model = self.model(name)
+        if isinstance(model, LoadedGAN):
+            raise ValueError(f"{name} is a StyleGAN: it makes an image in one pass, with no steps for {what}; "
+                             f"choose a diffusion checkpoint")
+        return model
+
+    def stylegan(self, name: str) -> LoadedGAN:
+        model = self.model(name)
+        if not isinstance(model, LoadedGAN):
+            raise ValueError(f"{name} is not a StyleGAN checkpoint")
+        return model
+
+    def first(self, kind: str) -> str:
+        names = self.names(kind)
+        if not names:
+            raise ValueError(f"no {kind} checkpoint under {self.folder}")
+        return names[0]
+
+    def detector(self, kind: str = "auto"):
+        """The anime-face detector by kind (see evaluation.detect.DETECTORS), loaded once; a missing file is a
+        ValueError naming the file and where it goes."""
+        from evaluation import detect
+
+        if kind not in detect.DETECTORS:
+            raise ValueError(f"detector must be one of {', '.join(detect.DETECTORS)}, got {kind!r}")
+        with self._lock:
+            if kind not in self._detectors:
+                try:
+                    self._detectors[kind] = detect.make_detector(kind)
+                except FileNotFoundError as e:
+                    raise ValueError(str(e)) from None
+            return self._detectors[kind]
+
+    def available_detectors(self) -> list[str]:
+        """Detector kinds whose files are present here ("auto" first when any is)."""
+        from evaluation import detect
+
+        present = [k for k, p in (("yolov8x6", detect.DEFAULT_YOLO), ("ours", detect.DEFAULT_OWN),
+                                  ("lbpcascade", detect.DEFAULT_CASCADE)) if os.path.exists(p)]
+        return (["auto"] if present else []) + present
+
+
+REGISTRY = Registry()
