@@ -53,6 +53,8 @@ def main() -> None:
                 expect(page.locator("#gen-run")).to_be_visible()
                 t0 = time.perf_counter()
                 page.locator("#gen-run").click()
+                # the gallery already shows seeds 0-7 on load: wait for this click's result (its summary line)
+                expect(page.locator("#gen-info")).to_contain_text("network evaluations", timeout=60_000)
                 expect(page.locator("#gen-gallery img").first).to_be_visible(timeout=60_000)
                 times.append(time.perf_counter() - t0)
                 info = page.locator("#gen-info").inner_text()

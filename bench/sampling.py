@@ -65,6 +65,22 @@ def reference_model(dim: int, mults: tuple[int, ...], size: int, steps: int):
     return GaussianDiffusion(net, image_size=size, timesteps=1000, sampling_timesteps=steps).eval()
 
 
+def lone_image_costs(repeats: int = 20) -> None:
+    """A lone image's forward costs at most two images' work (diffusion.cpu), whatever torch's thread count."""
+    from diffusion.cpu import invariant_split, threads
+
+    torch.manual_seed(0)
+    model = UNet(UNetConfig()).eval().to(memory_format=torch.channels_last)
+    print(f"default UNet, fp32, channels_last; this machine reports {os.cpu_count()} CPUs\n")
+    print("| torch threads | images computed for batch 1 | threads used | ms, batch 1 | ms, batch 2 | batch 1 ÷ batch 2 |")
+    print("|---|---|---|---|---|---|")
+    for n in (1, 2, 4, 8):
+        with threads(n):
+            one, two = ms_per_forward(model, 1, 64, repeats), ms_per_forward(model, 2, 64, repeats)
+            padded, use = invariant_split(1, n)
+        print(f"| {n} | {padded} | {use} | {one:.1f} | {two:.1f} | {one / two:.2f} |")
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--batches", type=int, nargs="+", default=[1, 64])
@@ -72,7 +88,12 @@ def main() -> None:
     p.add_argument("--ref-steps", type=int, default=20, help="DDIM steps for the denoising-diffusion-pytorch run")
     p.add_argument("--threads", type=int, default=None)
     p.add_argument("--json", default=None, help="also write the numbers here")
+    p.add_argument("--lone-image", action="store_true",
+                   help="only: one image's network evaluation at 1, 2, 4 and 8 threads, against a batch of 2")
     args = p.parse_args()
+    if args.lone_image:
+        lone_image_costs()
+        return
     if args.threads:
         torch.set_num_threads(args.threads)
     torch.manual_seed(0)

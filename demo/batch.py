@@ -1,58 +1,88 @@
 """The Batch tab: N faces (up to 1000) as a zip of 1.jpg … N.jpg (the HW6 submission format), with
-progress, optionally with the AFD rate. Written a batch at a time to disk, so memory stays bounded."""
+progress, optionally with the AFD rate. Written a batch at a time to disk, so memory stays bounded.
+
+`batch_stream` yields after every network evaluation, so Stop (or an API cancel) ends the work within one;
+a stopped run deletes what it wrote and offers no partial zip.
+"""
 from __future__ import annotations
 
+import math
 import os
-import tempfile
+import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import numpy as np
 from PIL import Image
 
 from lab import inputs
-from lab.pipeline import write_images, write_zip
+from lab.pipeline import network_evaluations, write_images, write_zip
 from lab.registry import REGISTRY
 
-from .common import DEFAULT_CHECKPOINT, describe, get_detector, sampler_name
+from . import files, limits
+from .common import DEFAULT_CHECKPOINT, UNCHANGED, describe, get_detector, last, sampler_name
 
 MAX_IMAGES = 1000
 BATCH_SIZE = 32
 PREVIEW = 16
 
 
-def batch(num_images: int = 1000, seed: int = 0, sampler: str = "DPM-Solver++", steps: int = 20, eta: float = 0.0,
-          checkpoint: str = DEFAULT_CHECKPOINT, compute_afd: bool = False, detector: str = "Best available",
-          psi: float = 1.0, progress: Callable[[float, str], None] | None = None, out_dir: str | None = None
-          ) -> tuple[str, str, list[np.ndarray]]:
-    """(zip path, markdown summary, the first few images)."""
+def batch_stream(num_images: int = 1000, seed: int = 0, sampler: str = "DPM-Solver++", steps: int = 20,
+                 eta: float = 0.0, checkpoint: str = DEFAULT_CHECKPOINT, compute_afd: bool = False,
+                 detector: str = "Best available", psi: float = 1.0,
+                 progress: Callable[[float, str], None] | None = None, out_dir: str | None = None
+                 ) -> Iterator[tuple]:
+    """Yields (zip path, markdown summary, the first few images): UNCHANGED ones while it works, then all three."""
     seeds = inputs.seeds(seed, num_images, MAX_IMAGES)
     n, seed, name = len(seeds), seeds[0], sampler_name(sampler)
     model = REGISTRY.model(checkpoint)
+    nfe = network_evaluations(model, name, steps)
+    limits.LIMITS.check_cost(n, nfe, "this batch")
     detector_ = get_detector(detector) if compute_afd else None  # a missing detector fails before any work
-    out_dir = out_dir or tempfile.mkdtemp(prefix="batch-")
+    deadline = limits.LIMITS.deadline()
+    out_dir = out_dir or files.new_dir("batch")
     folder = os.path.join(out_dir, "images")
-    t0 = time.perf_counter()
-    names, preview, found = [], [], 0
+    total = math.ceil(n / BATCH_SIZE) * nfe  # network evaluations of the whole run
+    t0, done, names, preview, found = time.perf_counter(), 0, [], [], 0
+    finished = False
     if progress:
         progress(0.0, f"generating {n} images …")
-    for chunk, images in write_images(model, n, folder, name, steps, eta, seed, BATCH_SIZE, psi):
-        names += chunk
-        preview += list(images[:PREVIEW - len(preview)])
-        if detector_ is not None:  # score the written JPEGs, as the homework scores the submission
-            written = []
-            for c in chunk:
-                with Image.open(os.path.join(folder, c)) as im:
-                    written.append(np.asarray(im.convert("RGB")))
-            found += sum(len(b) > 0 for b in detector_.detect_batch(written))
-        if progress:
-            progress(len(names) / n, f"{len(names)}/{n} images")
-    seconds = time.perf_counter() - t0
-    zip_path = os.path.join(out_dir, f"faces_{n}.zip")
-    write_zip(folder, names, zip_path)
-    how = f"StyleGAN ψ {psi:g}" if model.kind == "stylegan" else sampler
+    try:
+        for chunk, images in write_images(model, n, folder, name, steps, eta, seed, BATCH_SIZE, psi, ticks=True):
+            deadline.check()
+            if images is None:  # one network evaluation of this chunk done
+                done += 1
+                if progress:
+                    progress(done / total, f"{len(names)}/{n} images written, step {done}/{total}")
+                yield UNCHANGED, f"Generating: {len(names)}/{n} images written …", UNCHANGED
+                continue
+            names += chunk
+            preview += list(images[:PREVIEW - len(preview)])
+            if detector_ is not None:  # score the written JPEGs, as the homework scores the submission
+                written = []
+                for c in chunk:
+                    with Image.open(os.path.join(folder, c)) as im:
+                        written.append(np.asarray(im.convert("RGB")))
+                found += sum(len(b) > 0 for b in detector_.detect_batch(written))
+            if progress:
+                progress(len(names) / n, f"{len(names)}/{n} images")
+            yield UNCHANGED, f"Generating: {len(names)}/{n} images written …", UNCHANGED
+        seconds = time.perf_counter() - t0
+        zip_path = os.path.join(out_dir, f"faces_{n}.zip")
+        write_zip(folder, names, zip_path)
+        shutil.rmtree(folder)  # the zip is what is offered: keep one copy on disk, not two
+        finished = True
+    finally:
+        if not finished:  # stopped, cancelled or failed: no partial zip stays behind
+            shutil.rmtree(out_dir, ignore_errors=True)
+    how = f"StyleGAN ψ {float(psi):g}" if model.kind == "stylegan" else sampler
     summary = (f"{n} images (seeds {seed}–{seed + n - 1}, {how}, {checkpoint}) in {seconds:.1f} s "
                f"({seconds / n:.3f} s per image): `1.jpg` … `{n}.jpg` in the zip.")
     if detector_ is not None:
         summary += f"\n\n**AFD rate: {found}/{n} = {found / n:.1%}** by {describe(detector_)}."
-    return zip_path, summary, preview
+    yield zip_path, summary, preview
+
+
+def batch(*args, **kwargs) -> tuple[str, str, list[np.ndarray]]:
+    """(zip path, markdown summary, the first few images): the stream's final value."""
+    return last(batch_stream(*args, **kwargs))

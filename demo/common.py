@@ -28,3 +28,21 @@ def describe(detector) -> str:
     if getattr(detector, "is_homework_detector", False):
         return f"**{detector.name}**, the HW6 detector (conf {detector.conf}, iou {detector.iou}, imgsz {detector.imgsz})"
     return f"**{detector.name}** — not the homework's YOLOv8 detector, so its rate is an estimate of HW6's AFD"
+
+
+class _Unchanged:
+    """Yielded by a tab's stream for an output that stays as it is (app.py turns it into gr.skip())."""
+
+    def __repr__(self) -> str:
+        return "UNCHANGED"
+
+
+UNCHANGED = _Unchanged()
+
+
+def last(stream):
+    """The final value of a tab's stream: what the plain (non-streaming) call returns."""
+    result = None
+    for result in stream:
+        pass
+    return result

@@ -6,17 +6,17 @@ Answers HW6 Question 2 with numbers measured on this machine.
 from __future__ import annotations
 
 import os
-import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import numpy as np
 
 from lab import inputs
-from lab.pipeline import sample_images
+from lab.pipeline import stream, to_uint8
 from lab.registry import REGISTRY
 
-from .common import DEFAULT_CHECKPOINT
+from . import files, limits
+from .common import DEFAULT_CHECKPOINT, UNCHANGED, last
 
 
 def _parse(values: str, kind: type, what: str) -> list:
@@ -29,32 +29,45 @@ def _parse(values: str, kind: type, what: str) -> list:
     return out
 
 
-def compare(seed: int, steps: str = "10,20,50,100", etas: str = "0,0.5,1", include_ddpm: bool = True,
-            checkpoint: str = DEFAULT_CHECKPOINT, progress: Callable[[float, str], None] | None = None,
-            out_dir: str | None = None) -> tuple[np.ndarray, str, str]:
+def compare(*args, **kwargs) -> tuple[np.ndarray, str, str]:
     """(grid image: rows = eta, columns = steps [+ DDPM 1000], a markdown table, a plot path)."""
+    return last(compare_stream(*args, **kwargs))
+
+
+def compare_stream(seed: int, steps: str = "10,20,50,100", etas: str = "0,0.5,1", include_ddpm: bool | None = None,
+                   checkpoint: str = DEFAULT_CHECKPOINT, progress: Callable[[float, str], None] | None = None,
+                   out_dir: str | None = None) -> Iterator[tuple]:
+    """Yields UNCHANGED outputs and a status after every network evaluation (so Stop ends the work within
+    one), then (grid, table, plot path)."""
+    include_ddpm = limits.LIMITS.ddpm_by_default if include_ddpm is None else bool(include_ddpm)
     model = REGISTRY.diffusion(checkpoint, "a DDIM steps comparison")
     T = model.schedule.num_timesteps
     step_list = [inputs.steps(s, T) for s in _parse(steps, float, "steps")]
     eta_list = [inputs.eta(e) for e in _parse(etas, float, "eta")]
     seed = inputs.seed(seed)
-    cells = [(e, s) for e in eta_list for s in step_list]
-    total_nfe = sum(s for _, s in cells) + (T if include_ddpm else 0)
+    cells = [("ddim", s, e) for e in eta_list for s in step_list] + ([("ddpm", None, 1.0)] if include_ddpm else [])
+    total_nfe = sum(T if s is None else s for _, s, _ in cells)
+    if total_nfe > limits.LIMITS.max_compare_evaluations:
+        raise ValueError(f"this comparison needs {total_nfe:,} network evaluations (the steps of all cells"
+                         f"{', DDPM 1000 included' if include_ddpm else ''}); the limit here is "
+                         f"{limits.LIMITS.max_compare_evaluations:,}: ask for fewer or smaller step counts")
+    deadline = limits.LIMITS.deadline()
     done, images, seconds = 0, {}, {}
-
-    def run(name: str, steps_: int | None, eta: float) -> None:
-        nonlocal done
-        if progress:
-            progress(done / total_nfe, f"{name.upper()} {steps_ or T} steps, eta {eta:g} …")
+    for name, steps_, eta in cells:
+        label = f"{name.upper()} {steps_ or T} steps, eta {eta:g}"
         t0 = time.perf_counter()
-        images[(eta, steps_)] = sample_images(model, [seed], name, steps_, eta)[0]
+        run = stream(model, name, steps_, eta, seeds=[seed])
+        try:
+            for step in run:
+                deadline.check()
+                done += 1
+                if progress and (step.index % 10 == 0 or step.index + 1 == step.total):
+                    progress(done / total_nfe, f"{label}: step {step.index + 1}/{step.total}")
+                yield UNCHANGED, f"{label}: step {step.index + 1}/{step.total} …", UNCHANGED
+        finally:
+            run.close()
         seconds[(eta, steps_)] = time.perf_counter() - t0
-        done += T if steps_ is None else steps_
-
-    for eta, s in cells:
-        run("ddim", s, eta)
-    if include_ddpm:
-        run("ddpm", None, 1.0)
+        images[(eta, steps_)] = to_uint8(step.x)[0]
     if progress:
         progress(1.0, "done")
     # the grid: a row per eta; DDPM sits in the last column of the eta = 1 row (it is η = 1 over all steps)
@@ -100,9 +113,9 @@ def compare(seed: int, steps: str = "10,20,50,100", etas: str = "0,0.5,1", inclu
     ax.grid(alpha=0.3, which="both")
     ax.legend(fontsize=8)
     fig.tight_layout()
-    out_dir = out_dir or tempfile.mkdtemp(prefix="compare-")
+    out_dir = out_dir or files.new_dir("compare")
     os.makedirs(out_dir, exist_ok=True)
     plot = os.path.join(out_dir, "seconds_vs_steps.png")
     fig.savefig(plot)
     plt.close(fig)
-    return canvas, table, plot
+    yield canvas, table, plot

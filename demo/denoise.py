@@ -7,19 +7,20 @@ Afterwards `denoise_outputs` writes an animated GIF and the HW6 Question 1 figur
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Iterator
 
 import numpy as np
 
 from lab import inputs
-from lab.pipeline import stream, to_uint8
+from lab.pipeline import network_evaluations, stream, to_uint8
 from lab.registry import REGISTRY
 
+from . import files, limits
 from .common import DEFAULT_CHECKPOINT, sampler_name
 
 VIEWS = ("x_t", "predicted x0")
 MAX_IMAGES = 8
+MAX_KEPT = 80  # frames kept per run: the GIF shows up to 60 of them, the Q1 figure 20
 FIGURE_COLUMNS = 20
 EXPLANATION = (
     "At the first steps x_t is almost pure Gaussian noise and the predicted x0 is a blurry average face. "
@@ -43,19 +44,27 @@ def denoise_stream(seed: int, num_images: int = 5, sampler: str = "DDIM", steps:
                    view: str = "x_t", checkpoint: str = DEFAULT_CHECKPOINT,
                    frames: list | None = None) -> Iterator[tuple[np.ndarray, str]]:
     """Yield (grid of the current images, status) at every step; append (t, x_t, predicted x0) as uint8 to
-    `frames`, starting with the noise x_T, where t = -1 marks the final image."""
+    `frames` for at most MAX_KEPT evenly spaced moments of the run (all that the GIF and the figure show),
+    starting with the noise x_T and ending with the final image (t = -1)."""
     if view not in VIEWS:
         raise ValueError(f"view must be one of {', '.join(VIEWS)}, got {view!r}")
     seeds = inputs.seeds(seed, num_images, MAX_IMAGES)
     model = REGISTRY.diffusion(checkpoint, "the denoising animation")
-    run = stream(model, sampler_name(sampler), steps, eta, seeds=seeds)
+    name = sampler_name(sampler)
+    limits.LIMITS.check_cost(len(seeds), network_evaluations(model, name, steps),
+                      "this denoising run")
+    run = stream(model, name, steps, eta, seeds=seeds)
+    moments = len(run) + 1  # x_T, then one per step
+    keep = set(np.linspace(0, moments - 1, min(MAX_KEPT, moments)).round().astype(int).tolist())
+    deadline = limits.LIMITS.deadline()
     if frames is not None:
         start = to_uint8(run.x_T)
         frames.append((model.schedule.num_timesteps - 1, start, start))
     try:
         for step in run:
+            deadline.check()
             x, x0 = to_uint8(step.x), to_uint8(step.x0)
-            if frames is not None:
+            if frames is not None and step.index + 1 in keep:
                 frames.append((step.t_prev, x, x0))
             shown = x if view == "x_t" else x0
             target = step.t_prev if step.t_prev >= 0 else "clean image"
@@ -99,7 +108,7 @@ def denoise_outputs(frames: list, view: str = "x_t", out_dir: str | None = None,
 
     if not frames:
         raise ValueError("no frames: run the denoising first")
-    out_dir = out_dir or tempfile.mkdtemp(prefix="denoise-")
+    out_dir = out_dir or files.new_dir("denoise")
     os.makedirs(out_dir, exist_ok=True)
     picks = np.linspace(0, len(frames) - 1, min(max_gif_frames, len(frames))).round().astype(int)
     images = [grid(frames[k][1] if view == "x_t" else frames[k][2]) for k in sorted(set(picks.tolist()))]

@@ -2,51 +2,29 @@
 rate (the fraction of images with at least one face) over them. Also the detector used by the Batch tab."""
 from __future__ import annotations
 
-import io
-import os
-import zipfile
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 import numpy as np
-from PIL import Image, ImageDraw, UnidentifiedImageError
+from PIL import Image, ImageDraw
 
 from evaluation import detect as det
 from lab import inputs
 from lab.pipeline import generate_batches
 from lab.registry import REGISTRY
+from lab.uploads import read_images
 
-from .common import DEFAULT_CHECKPOINT, DETECTOR_CHOICES, describe, get_detector  # noqa: F401 (re-exported)
+from . import limits
+from .common import DEFAULT_CHECKPOINT, DETECTOR_CHOICES, UNCHANGED, describe, get_detector, last  # noqa: F401
+
 MAX_GENERATED = 64
 MAX_UPLOADED = 1000
 SHOWN = 64
-IMAGE_EXTS = (".jpg", ".jpeg", ".png", ".webp", ".bmp")
-
-
-def _open(data: bytes | str, name: str) -> np.ndarray:
-    try:
-        with Image.open(io.BytesIO(data) if isinstance(data, bytes) else data) as im:
-            return np.asarray(im.convert("RGB"))
-    except (UnidentifiedImageError, OSError, ValueError):
-        raise ValueError(f"{name} is not an image: upload .jpg/.png/.webp images or a .zip of them") from None
 
 
 def load_uploads(paths: Sequence[str]) -> list[tuple[str, np.ndarray]]:
-    """(name, uint8 RGB) for each uploaded image, and for each image inside an uploaded zip."""
-    out: list[tuple[str, np.ndarray]] = []
-    for path in paths:
-        name = os.path.basename(path)
-        if zipfile.is_zipfile(path):
-            with zipfile.ZipFile(path) as zf:
-                members = sorted((n for n in zf.namelist() if n.lower().endswith(IMAGE_EXTS) and "__MACOSX" not in n),
-                                 key=lambda n: (len(n), n))  # 2.jpg before 10.jpg
-                if not members:
-                    raise ValueError(f"{name} holds no .jpg/.png/.webp images")
-                out += [(f"{name}/{m}", _open(zf.read(m), f"{name}/{m}")) for m in members]
-        else:
-            out.append((name, _open(path, name)))
-        if len(out) > MAX_UPLOADED:
-            raise ValueError(f"at most {MAX_UPLOADED} images per run, got more")
-    return out
+    """(name, uint8 RGB) for each uploaded image and each image inside an uploaded zip, checked before decoding
+    (lab.uploads)."""
+    return read_images(paths, MAX_UPLOADED)
 
 
 def annotate(image: np.ndarray, boxes: list[det.Box], min_side: int = 192) -> np.ndarray:
@@ -62,21 +40,37 @@ def annotate(image: np.ndarray, boxes: list[det.Box], min_side: int = 192) -> np
     return np.asarray(im)
 
 
-def detect(files: Sequence[str] | None = None, seed: int = 0, num_images: int = 16,
-           detector: str = "Best available", checkpoint: str = DEFAULT_CHECKPOINT
-           ) -> tuple[list[tuple[np.ndarray, str]], str]:
+DETECT_CHUNK = 16  # images per detector call: Stop ends the work within one chunk
+
+
+def detect_stream(files: Sequence[str] | None = None, seed: int = 0, num_images: int = 16,
+                  detector: str = "Best available", checkpoint: str = DEFAULT_CHECKPOINT,
+                  progress: Callable[[float, str], None] | None = None) -> Iterator[tuple]:
     """Boxes on the uploaded images (or zip), or on `num_images` faces generated from `seed` when nothing is
-    uploaded. Returns (annotated images with captions, markdown summary with the AFD rate)."""
+    uploaded. Yields (UNCHANGED, status) while it works, then (annotated images with captions, markdown
+    summary with the AFD rate)."""
+    detector_ = get_detector(detector)
+    deadline = limits.LIMITS.deadline()
     if files:
         named = load_uploads([files] if isinstance(files, str) else files)
         source = f"{len(named)} uploaded image(s)"
     else:
         seeds = inputs.seeds(seed, num_images, MAX_GENERATED)
-        images = [img for _, batch in generate_batches(REGISTRY.model(checkpoint), seeds) for img in batch]
+        images = []
+        for _, batch in generate_batches(REGISTRY.model(checkpoint), seeds, ticks=True):
+            deadline.check()
+            if batch is not None:
+                images += list(batch)
+            yield UNCHANGED, "generating faces …"
         named = [(f"seed {s}", img) for s, img in zip(seeds, images)]
         source = f"{len(named)} image(s) generated on {checkpoint} (seeds {seeds[0]}–{seeds[-1]}, DPM-Solver++ 20)"
-    detector_ = get_detector(detector)
-    boxes = detector_.detect_batch([img for _, img in named])
+    boxes: list = []
+    for i in range(0, len(named), DETECT_CHUNK):
+        deadline.check()
+        boxes += detector_.detect_batch([img for _, img in named[i:i + DETECT_CHUNK]])
+        if progress:
+            progress(len(boxes) / len(named), f"detecting faces: {len(boxes)}/{len(named)}")
+        yield UNCHANGED, f"detecting faces: {len(boxes)}/{len(named)} …"
     found = sum(len(b) > 0 for b in boxes)
     shown = [(annotate(img, b), f"{name}: {len(b)} face(s)" + (f", best {max(c for *_, c in b):.2f}" if b
                                                               and b[0][4] is not None else ""))
@@ -84,4 +78,8 @@ def detect(files: Sequence[str] | None = None, seed: int = 0, num_images: int = 
     summary = (f"Detector: {describe(detector_)}.\n\n**AFD rate: {found}/{len(named)} = {found / len(named):.1%}** "
                f"of {source} have at least one face."
                + (f" Showing the first {SHOWN}." if len(named) > SHOWN else ""))
-    return shown, summary
+    yield shown, summary
+
+
+def detect(*args, **kwargs) -> tuple[list[tuple[np.ndarray, str]], str]:
+    return last(detect_stream(*args, **kwargs))

@@ -10,6 +10,7 @@ from lab import inputs
 from lab.pipeline import generate_batches, network_evaluations
 from lab.registry import REGISTRY
 
+from . import limits
 from .common import DEFAULT_CHECKPOINT, sampler_name
 
 MAX_IMAGES = 64
@@ -25,6 +26,7 @@ def generate(seed: int, num_images: int, sampler: str = "DPM-Solver++", steps: i
     seeds = inputs.seeds(seed, count, MAX_IMAGES)
     name = sampler_name(sampler)
     model = REGISTRY.model(checkpoint)
+    limits.LIMITS.check_cost(count, network_evaluations(model, name, steps), "this request")
     t0 = time.perf_counter()
     images = [img for _, imgs in generate_batches(model, seeds, name, steps, eta, MAX_IMAGES, psi) for img in imgs]
     seconds = time.perf_counter() - t0

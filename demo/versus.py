@@ -3,7 +3,7 @@ and the AFD rate measured live, so a class sees the one-pass GAN beside the many
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import numpy as np
 from PIL import Image, ImageDraw
@@ -12,7 +12,8 @@ from lab import inputs
 from lab.pipeline import sample_images, stream, to_uint8
 from lab.registry import REGISTRY
 
-from .common import describe, get_detector
+from . import limits
+from .common import UNCHANGED, describe, get_detector, last
 
 MAX_IMAGES = 16
 
@@ -31,11 +32,17 @@ def labelled_rows(rows: list[tuple[str, np.ndarray]], scale: int = 2, label_w: i
     return np.asarray(canvas)
 
 
-def versus(num_images: int = 4, seed: int = 0, ddim_steps: int = 20, include_ddpm: bool = True,
-           diffusion_checkpoint: str | None = None, gan_checkpoint: str | None = None,
-           detector: str = "Best available", progress: Callable[[float, str], None] | None = None
-           ) -> tuple[np.ndarray, str]:
+def versus(*args, **kwargs) -> tuple[np.ndarray, str]:
     """(labelled grid: a row per method, markdown table of seconds per image and AFD rate)."""
+    return last(versus_stream(*args, **kwargs))
+
+
+def versus_stream(num_images: int = 4, seed: int = 0, ddim_steps: int = 20, include_ddpm: bool | None = None,
+                  diffusion_checkpoint: str | None = None, gan_checkpoint: str | None = None,
+                  detector: str = "Best available", progress: Callable[[float, str], None] | None = None
+                  ) -> Iterator[tuple]:
+    """Yields (UNCHANGED, status) after every network evaluation, then (grid, table)."""
+    include_ddpm = limits.LIMITS.ddpm_by_default if include_ddpm is None else bool(include_ddpm)
     seeds = inputs.seeds(seed, num_images, MAX_IMAGES)
     diffusion_checkpoint = diffusion_checkpoint or REGISTRY.first("diffusion")
     gan_checkpoint = gan_checkpoint or REGISTRY.first("stylegan")
@@ -43,7 +50,11 @@ def versus(num_images: int = 4, seed: int = 0, ddim_steps: int = 20, include_ddp
     gan = REGISTRY.stylegan(gan_checkpoint)
     T = model.schedule.num_timesteps
     ddim_steps = inputs.steps(ddim_steps, T, "DDIM steps")
+    if include_ddpm:
+        limits.LIMITS.check_cost(len(seeds), T, "DDPM here")
+    limits.LIMITS.check_cost(len(seeds), ddim_steps, "DDIM here")
     det = get_detector(detector)
+    deadline = limits.LIMITS.deadline()
     methods = ([("DDPM", "ddpm", None)] if include_ddpm else []) + [(f"DDIM {ddim_steps}", "ddim", ddim_steps)]
     total = sum(T if s is None else s for _, _, s in methods) + 1
     done, rows, table = 0, [], []
@@ -55,10 +66,15 @@ def versus(num_images: int = 4, seed: int = 0, ddim_steps: int = 20, include_ddp
     for label, name, steps in methods:
         t0 = time.perf_counter()
         run = stream(model, name, steps, 0.0, seeds=seeds)
-        for step in run:  # pulled step by step so the progress bar moves during DDPM's 1000 steps
-            if step.index % 25 == 0:
-                report((done + step.index) / total, f"{label}: step {step.index + 1}/{step.total}")
-            x = step.x
+        try:
+            for step in run:  # pulled step by step: the bar moves during DDPM's 1000 steps, and Stop stops it
+                deadline.check()
+                if step.index % 25 == 0:
+                    report((done + step.index) / total, f"{label}: step {step.index + 1}/{step.total}")
+                x = step.x
+                yield UNCHANGED, f"{label}: step {step.index + 1}/{step.total} …"
+        finally:
+            run.close()
         seconds = time.perf_counter() - t0
         done += step.total
         rows.append((label, to_uint8(x), seconds, f"{step.total} network evaluations"))
@@ -74,4 +90,4 @@ def versus(num_images: int = 4, seed: int = 0, ddim_steps: int = 20, include_ddp
     md = ("| method | work per image | wall time per image | AFD rate |\n|---|---|---|---|\n" + "\n".join(table)
           + f"\n\nSeeds {seeds[0]}–{seeds[-1]}, batch {len(seeds)}, this machine, now; diffusion: "
             f"{diffusion_checkpoint}, GAN: {gan_checkpoint}. AFD by {describe(det)}.")
-    return grid, md
+    yield grid, md

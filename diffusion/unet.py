@@ -8,9 +8,8 @@ is handled by `diffusion.models.as_eps_model`, not here.
 Batch invariance: an image's output must not depend on what else is in the batch, so that the
 image of a seed is bit-identical alone or in a batch. Matrix products whose shape depends on the
 batch size can change their summation order with it. So the time MLP runs on the *distinct*
-timesteps only, and in eval mode on the CPU the batch is padded to a multiple of the thread count:
-oneDNN splits a batch evenly across threads, and an image whose rows land on two threads comes out
-different in the last bits (measured: batch 1 on 2 threads, and the middle image of any odd batch).
+timesteps only, and in eval mode on the CPU the batch runs as `diffusion.cpu` arranges it: padded to even,
+on a thread count that divides it (a lone image costs two images' work, whatever the thread count).
 """
 from __future__ import annotations
 
@@ -20,6 +19,8 @@ from dataclasses import asdict, dataclass
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from .cpu import invariant_split, threads
 
 
 @dataclass
@@ -174,12 +175,15 @@ class UNet(nn.Module):
         """x: [B, C, H, W]; t: [B] training indices (int or float). Returns [B, C, H, W]."""
         if t.ndim == 0:
             t = t.expand(x.shape[0])
-        b, threads = x.shape[0], torch.get_num_threads()
-        if not self.training and x.device.type == "cpu" and b % threads:  # batch invariance, see docstring
-            pad = threads - b % threads
-            x = torch.cat([x, x[:1].expand(pad, *x.shape[1:])]).contiguous(memory_format=_memory_format(x))
-            return self._forward(x, torch.cat([t, t[:1].expand(pad)]))[:b]
-        return self._forward(x, t)
+        if self.training or x.device.type != "cpu":
+            return self._forward(x, t)
+        b = x.shape[0]  # batch invariance, see the module docstring
+        padded, use = invariant_split(b, torch.get_num_threads())
+        if padded > b:
+            x = torch.cat([x, x[:1].expand(padded - b, *x.shape[1:])]).contiguous(memory_format=_memory_format(x))
+            t = torch.cat([t, t[:1].expand(padded - b)])
+        with threads(use):
+            return self._forward(x, t)[:b]
 
     def _forward(self, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
         t_distinct, emb_index = torch.unique(t, return_inverse=True)

@@ -19,6 +19,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from diffusion.cpu import invariant_split, threads
+
 GAIN = math.sqrt(2)  # keeps the activations' scale through leaky ReLU
 
 
@@ -286,14 +288,14 @@ def generate(generator: Generator, seeds: Sequence[int], psi: float = 1.0) -> to
     """One image per seed, in [-1, 1]."""
     _check_psi(psi)
     z, noise = seed_latents(generator, seeds)
-    b, threads = z.shape[0], torch.get_num_threads()
-    if z.device.type == "cpu" and b % threads:
-        # oneDNN splits a batch evenly across threads and an image whose rows land on two threads differs in the
-        # last bits; padding to a multiple of the thread count keeps every image bit-identical in any batch
-        pad = threads - b % threads
-        z = torch.cat([z, z[:1].expand(pad, -1)])
-        noise = [torch.cat([n, n[:1].expand(pad, -1, -1, -1)]) for n in noise]
-    return generator(z, psi, noise)[:b].clamp(-1, 1)
+    if z.device.type != "cpu":
+        return generator(z, psi, noise).clamp(-1, 1)
+    b = z.shape[0]  # every image bit-identical in any batch: see diffusion.cpu
+    padded, use = invariant_split(b, torch.get_num_threads())
+    z = torch.cat([z, z[:1].expand(padded - b, -1)])
+    noise = [torch.cat([n, n[:1].expand(padded - b, -1, -1, -1)]) for n in noise]
+    with threads(use):
+        return generator(z, psi, noise)[:b].clamp(-1, 1)
 
 
 @torch.no_grad()

@@ -53,7 +53,7 @@ def test_detect_on_uploads_and_zip(tmp_path):
 def test_detect_bad_inputs(tmp_path):
     text = tmp_path / "notes.jpg"
     text.write_text("a text file named like an image")
-    with pytest.raises(ValueError, match=r"notes.jpg is not an image: upload \.jpg/\.png/\.webp images or a \.zip"):
+    with pytest.raises(ValueError, match=r"notes.jpg is not a readable image: upload \.jpg/\.png/\.webp/\.bmp images or a \.zip"):
         dt.detect([str(text)], detector=LBP)
     empty = tmp_path / "empty.zip"
     zipfile.ZipFile(empty, "w").close()

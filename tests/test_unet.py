@@ -84,3 +84,36 @@ def test_bad_configs_raise():
         UNetConfig(channel_mults=(1, 0))
     with pytest.raises(ValueError, match="num_res_blocks"):
         UNetConfig(num_res_blocks=0)
+
+
+def test_invariant_split_never_pads_more_than_one_image():
+    from diffusion.cpu import invariant_split
+
+    assert invariant_split(1, 16) == (2, 2)  # a lone image: two images' work on 2 threads, not 16
+    assert invariant_split(1, 1) == (2, 1)
+    assert invariant_split(7, 2) == (8, 2)
+    assert invariant_split(64, 8) == (64, 8)
+    assert invariant_split(6, 4) == (6, 2)
+    assert invariant_split(12, 8) == (12, 4)
+    for b in range(1, 70):
+        for t in (1, 2, 3, 4, 8, 16):
+            padded, use = invariant_split(b, t)
+            assert b <= padded <= b + 1 and padded % use == 0 and 1 <= use <= t and use & (use - 1) == 0
+
+
+@pytest.mark.parametrize("threads", [2, 3, 4, 8])
+def test_a_seed_is_the_same_alone_or_in_a_batch_whatever_the_threads(threads):
+    from diffusion.cpu import threads as using
+
+    torch.manual_seed(0)
+    net = UNet(UNetConfig()).eval().to(memory_format=torch.channels_last)  # the shipped size: kernels depend on it
+    with torch.no_grad():
+        for p in net.parameters():
+            p.normal_(0, 0.05)
+    x = torch.randn(16, 3, 64, 64).contiguous(memory_format=torch.channels_last)
+    t = torch.full((16,), 500)
+    with torch.no_grad(), using(threads):
+        full = net(x, t)
+        for size in (1, 2, 5, 9, 12):
+            assert torch.equal(net(x[:size], t[:size]), full[:size]), f"batch {size} on {threads} threads"
+        assert torch.get_num_threads() == threads, "the thread count is restored"

@@ -1,0 +1,84 @@
+"""Public (Space) mode's pieces, without a server: the cores torch may use, the limits, the deadline, the
+error wrapper, the response-file sweeper and the Denoise frame bound."""
+import os
+import time
+
+import pytest
+
+from demo import files, limits
+from lab import cores
+
+
+def test_granted_cores_follow_cpu_cores_then_the_machine(monkeypatch):
+    monkeypatch.setenv("CPU_CORES", "2")
+    assert cores.granted_cores() == 2
+    monkeypatch.setenv("CPU_CORES", "bogus")
+    monkeypatch.setattr(cores, "_cgroup_quota", lambda: 3)
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(16)))
+    monkeypatch.setattr(os, "cpu_count", lambda: 16)
+    assert cores.granted_cores() == 3, "a 2-core Space can report 16 CPUs: the cgroup quota wins"
+    monkeypatch.setattr(cores, "_cgroup_quota", lambda: None)
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1})
+    assert cores.granted_cores() == 2
+
+
+def test_cgroup_quota_is_read_from_cpu_max(monkeypatch):
+    reads = {"/sys/fs/cgroup/cpu.max": "150000 100000"}
+    monkeypatch.setattr(cores, "_read", lambda path: reads.get(path))
+    assert cores._cgroup_quota() == 2
+    reads["/sys/fs/cgroup/cpu.max"] = "max 100000"
+    assert cores._cgroup_quota() is None
+
+
+def test_public_limits_refuse_before_any_work():
+    public, local = limits.Limits.for_mode(True), limits.Limits.for_mode(False)
+    assert not public.ddpm_by_default and local.ddpm_by_default
+    public.check_cost(1000, 20, "this batch")  # the HW6 zip of 1000 images fits
+    with pytest.raises(ValueError, match="DDPM .* limited to 4 images per run here; this batch asked for 8"):
+        public.check_cost(8, 1000, "this batch")
+    with pytest.raises(ValueError, match="1000 images × 100 network evaluations = 100,000, above"):
+        public.check_cost(1000, 100, "this batch")
+    local.check_cost(64, 1000, "this request")
+
+
+def test_deadline_stops_with_a_sentence():
+    d = limits.Deadline(0.05)
+    d.check()
+    time.sleep(0.1)
+    with pytest.raises(ValueError, match="stopped after 0 s, the time limit per job"):
+        d.check()
+
+
+def test_unexpected_errors_become_one_short_sentence(caplog):
+    import gradio as gr
+
+    from demo.common import UNCHANGED
+    from demo.ui import as_gr_error
+
+    def broken(x):
+        return {}[x]
+
+    with pytest.raises(gr.Error, match=r"Something went wrong on the server \(KeyError\); .* still running"):
+        as_gr_error(broken)(1)
+    assert "Traceback" in caplog.text or "KeyError" in caplog.text
+
+    def stream(x):
+        yield UNCHANGED, "working"
+        raise ValueError("steps must be a whole number from 1 to 1000, got 0")
+
+    gen = as_gr_error(stream)(0)
+    first = next(gen)
+    assert first[1] == "working" and first[0] == gr.skip()
+    with pytest.raises(gr.Error, match="steps must be a whole number"):
+        next(gen)
+
+
+def test_sweeper_deletes_only_what_outlived_the_ttl(tmp_path):
+    old, new = tmp_path / "old", tmp_path / "new.zip"
+    old.mkdir()
+    (old / "a.gif").write_bytes(b"x")
+    new.write_bytes(b"x")
+    past = time.time() - 100
+    os.utime(old, (past, past))
+    assert files.sweep(50, str(tmp_path)) == 1
+    assert sorted(os.listdir(tmp_path)) == ["new.zip"]
