@@ -21,6 +21,7 @@ from demo import compare as cmp  # noqa: E402
 from demo import denoise as dn  # noqa: E402
 from demo import detect as dt  # noqa: E402
 from demo import files  # noqa: E402
+from demo import forward as fw  # noqa: E402
 from demo import generate as gen  # noqa: E402
 from demo import interpolate as itp  # noqa: E402
 from demo import limits  # noqa: E402
@@ -105,8 +106,9 @@ def build(cache_ttl: float = 600) -> gr.Blocks:
                     sampler = gr.Radio(SAMPLERS, value="DPM-Solver++", label="Sampler")
                     steps = Slider(1, 1000, value=10, step=1, label="Steps (DDPM always uses all 1000)")
                     eta = Slider(0, 1, value=0, step=0.05, label="eta (DDIM: 0 deterministic, 1 like DDPM)")
-                    checkpoint = gr.Dropdown(checkpoints, value=checkpoints[0] if checkpoints else None,
-                                             label="Checkpoint (used by every tab)")
+                    checkpoint = gr.Dropdown(REGISTRY.choices(), value=checkpoints[0] if checkpoints else None,
+                                             label="Checkpoint (used by every tab; its measured two-sample score: "
+                                                   "0.5 = a critic cannot tell it from real faces, 1 = always can)")
                     psi = psi_slider("gen-psi")
                     button = gr.Button("Generate", variant="primary", elem_id="gen-run")
                     expected_line(f"Here: 8 images at DPM-Solver++ 10 steps take {ex(8, 10)}; "
@@ -126,6 +128,29 @@ def build(cache_ttl: float = 600) -> gr.Blocks:
                          ["seed 7 · DDIM 20", "seed 42 · DPM-Solver++ 20", "seed 3 · DDIM 50, eta 1"],
                          gen_inputs, [gallery, info, seed],
                          gen.generate)
+
+        with gr.Tab("Forward process"):
+            gr.Markdown(fw.EXPLANATION)
+            with gr.Row():
+                with gr.Column(scale=1):
+                    f_sources = list(fw.SOURCES) if fw.training_faces_present() else list(fw.SOURCES[:2])
+                    f_source = gr.Radio(f_sources, value=fw.SOURCES[0], label="The face x_0")
+                    f_seed = seed_box("Seed (the generated or training face, and the noise ε)")
+                    f_upload = gr.File(label="Image (for 'Uploaded image')", file_count="single",
+                                       file_types=["image"], elem_id="fw-upload")
+                    f_ts = gr.Textbox(value="0,50,100,250,500,750,999", label="Timesteps t (comma-separated)",
+                                      elem_id="fw-ts")
+                    f_T = Slider(50, 1000, value=1000, step=1, label="T (diffusion steps of the schedules)")
+                    f_steps = Slider(1, 100, value=10, step=1, label="Sampler steps S (dots on the curves)")
+                    f_spacing = gr.Radio(list(fw.SPACINGS), value="trailing", label="Spacing of the sampler's steps")
+                    f_run = gr.Button("Show", variant="primary", elem_id="fw-run")
+                with gr.Column(scale=2):
+                    f_grid = gr.Image(label="q(x_t | x_0): schedules down, t across, the same ε", format="png",
+                                      elem_id="fw-grid")
+                    f_info = gr.Markdown(elem_id="fw-info")
+                    f_plot = gr.Image(label="The schedules", format="png", elem_id="fw-plot")
+            f_inputs = [f_source, f_seed, f_upload, f_ts, f_T, f_steps, f_spacing, checkpoint]
+            f_run.click(as_gr_error(fw.forward), f_inputs, [f_grid, f_plot, f_info], api_name="forward", **CPU)
 
         with gr.Tab("Denoising"):
             with gr.Row():

@@ -88,6 +88,17 @@ def score(images: list[np.ndarray], kind: str = "all", labels: list[bool] | None
     return out
 
 
+def two_sample(images: list[np.ndarray], real: str) -> dict:
+    """The classifier two-sample test of `images` against the held-out split of the real folder."""
+    from evaluation.two_sample import c2st
+    from lab.data import load_images
+
+    if not real or not os.path.isdir(real):
+        raise ValueError(f"--two-sample needs --real to be a folder of real faces, got {real!r}")
+    held = load_images(real, 64, log=None, split="heldout").permute(0, 2, 3, 1).numpy()
+    return c2st(np.stack([np.asarray(i) for i in images]), held)
+
+
 def markdown(rows: list[dict]) -> str:
     """A table: one row per setting, a column per detector's AFD, FID, seconds per image."""
     names = sorted({n for r in rows for n in r["afd"]})
@@ -232,6 +243,8 @@ def main(argv: list[str] | None = None) -> int:
         p.add_argument("--generated", required=True, help="a folder of generated images (e.g. 1.jpg … 1000.jpg)")
         p.add_argument("--labels", default=None, help="CSV of name,label (1 face, 0 not): adds accuracy/recall/precision")
         p.add_argument("--json", default=None, help="also write the scores here")
+        p.add_argument("--two-sample", action="store_true",
+                       help="the classifier two-sample test against the held-out real faces of --real (a folder)")
     args = p.parse_args(argv[1:] if is_report else argv)
     try:
         if is_report:
@@ -242,8 +255,10 @@ def main(argv: list[str] | None = None) -> int:
         paths = fidlib.folder_images(args.generated)
         names = [os.path.basename(q) for q in paths]
         labels = read_labels(args.labels, names) if args.labels else None
-        result = score([fidlib.load_image(q) for q in paths], args.detector, labels, args.real,
-                       args.inception_weights, args.fid_cache)
+        images = [fidlib.load_image(q) for q in paths]
+        result = score(images, args.detector, labels, args.real, args.inception_weights, args.fid_cache)
+        if args.two_sample:
+            result["two_sample"] = two_sample(images, args.real)
     except (ValueError, FileNotFoundError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
@@ -251,6 +266,10 @@ def main(argv: list[str] | None = None) -> int:
     print(markdown([result | {"setting": os.path.basename(os.path.normpath(args.generated))}]))
     if result.get("fid_missing"):
         print(f"FID: n/a — {result['fid_missing']}")
+    if "two_sample" in result:
+        ts = result["two_sample"]
+        print(f"two-sample score: {ts['score']:.3f} (folds {', '.join(f'{v:.3f}' for v in ts['folds'])}; "
+              f"{ts['n_per_set']} images per set; 0.5 = indistinguishable from the held-out real faces)")
     if args.json:
         with open(args.json, "w") as f:
             json.dump(result, f, indent=2)

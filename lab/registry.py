@@ -62,6 +62,22 @@ class Registry:
             raise ValueError(f"{name} is not a StyleGAN checkpoint")
         return model
 
+    def quality(self, name: str) -> dict | None:
+        """The checkpoint's measured two-sample score (report/two_sample.json, written by bench/quality.py)."""
+        try:
+            with open(os.path.join(self.folder, name, "report", "two_sample.json")) as f:
+                return json.load(f)["two_sample"]
+        except (OSError, ValueError, KeyError):
+            return None
+
+    def choices(self) -> list[tuple[str, str]]:
+        """(label, name) per checkpoint for a picker: the label carries its measured quality where known."""
+        out = []
+        for name in self.names():
+            q = self.quality(name)
+            out.append((f"{name} · two-sample {q['mean']:.2f} (0.5 = like real)" if q else name, name))
+        return out
+
     def first(self, kind: str) -> str:
         names = self.names(kind)
         if not names:

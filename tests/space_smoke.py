@@ -100,6 +100,11 @@ def main() -> int:
         # every tab answers
         gallery, info, seed = client.predict(0, 2, "DPM-Solver++", 5, 0.0, "anime-64", False, 1.0, api_name="/generate")
         assert len(gallery) == 2 and "seeds 0–1" in info
+        fgrid, fplot, finfo = client.predict("Generated face", 0, None, "0,500,999", 1000, 10, "trailing", "anime-64",
+                                             api_name="/forward")
+        assert fgrid and fplot and "generated from seed 0" in finfo
+        expect_error(client, ("Training face", 0, None, "0,999", 1000, 10, "trailing", "anime-64"), "/forward",
+                     "not in the list of choices")  # no ../shared on a Space: not offered
         live, status, gif, fig = client.predict(0, 2, "DDIM", 4, 0.0, "x_t", "anime-64", api_name="/denoise")
         assert gif and fig and "done" in status
         grid, table, plot = client.predict(0, "2,4", "0,1", False, "anime-64", api_name="/compare")

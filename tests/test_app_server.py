@@ -180,6 +180,13 @@ def test_every_tab_in_headless_chromium(app_url):
         expect(page.locator("#gen-info")).to_contain_text("network evaluations")
         shot("generate")
 
+        tab("Forward process")  # at its defaults
+        page.locator("#fw-run").click()
+        expect(page.locator("#fw-info")).to_contain_text("the same in every cell", timeout=60_000)
+        expect(page.locator("#fw-grid img")).to_be_visible()
+        expect(page.locator("#fw-plot img")).to_be_visible()
+        shot("forward")
+
         tab("Denoising")
         fill("den-steps", 20)
         page.locator("#den-run").click()

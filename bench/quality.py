@@ -1,0 +1,104 @@
+"""The classifier two-sample test (evaluation/two_sample.py), calibrated and applied to every checkpoint.
+
+    python bench/quality.py                       # calibration rows + every checkpoint, 3 seeds, 2000 images
+    python bench/quality.py --checkpoints anime-64 --seeds 1 --skip-calibration
+
+Real faces are the held-out split of ../shared/data/anime-faces (never trained on by any model trained since
+the split exists). Calibration: a random sample of training faces (real vs real), and the same sample blurred
+or noised. Each checkpoint: --n images at generate.py's defaults (DPM-Solver++ 20 steps; StyleGAN ψ 1) from
+seeds 100000·s + 0 … n-1 for seed s, against the held-out faces, the critic seeded with s. Writes
+bench/results/quality.{json,md} and checkpoints/NAME/report/two_sample.json (what the app shows).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from evaluation.two_sample import C2STConfig, add_noise, blur, c2st  # noqa: E402
+from lab import paths  # noqa: E402
+from lab.data import load_images  # noqa: E402
+from lab.registry import Registry  # noqa: E402
+
+
+def faces(split: str) -> np.ndarray:
+    return load_images(paths.FACES, 64, log=None, split=split).permute(0, 2, 3, 1).numpy()
+
+
+def row(name: str, scores: list[float], extra: dict | None = None) -> dict:
+    return {"set": name, "scores": scores, "mean": float(np.mean(scores)),
+            "spread": float(np.max(scores) - np.min(scores)), **(extra or {})}
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--n", type=int, default=2000, help="images per set")
+    p.add_argument("--seeds", type=int, default=3)
+    p.add_argument("--checkpoints", default="", help="comma-separated names (default: every checkpoint)")
+    p.add_argument("--skip-calibration", action="store_true")
+    p.add_argument("--out", default=os.path.join(paths.ROOT, "bench", "results"))
+    args = p.parse_args()
+    if not os.path.isdir(paths.FACES):
+        sys.exit(f"no real faces at {paths.FACES}: set ANIME_FACES_DIR")
+    held, train = faces("heldout"), faces("train")
+    print(f"{len(held)} held-out real faces, {len(train)} training faces; {args.n} per set, {args.seeds} seeds",
+          flush=True)
+    rows = []
+    if not args.skip_calibration:
+        for name, make in (("real training faces (real vs real)", lambda x, s: x),
+                           ("training faces blurred, σ 0.5 px", lambda x, s: blur(x, 0.5)),
+                           ("training faces blurred, σ 1 px", lambda x, s: blur(x, 1.0)),
+                           ("training faces + noise, σ 4/255", lambda x, s: add_noise(x, 4, s)),
+                           ("training faces + noise, σ 8/255", lambda x, s: add_noise(x, 8, s))):
+            scores = []
+            for s in range(args.seeds):
+                sample = train[np.random.default_rng(s).choice(len(train), args.n, replace=False)]
+                scores.append(c2st(make(sample, s), held, C2STConfig(seed=s))["score"])
+            rows.append(row(name, scores))
+            print(f"{name}: {rows[-1]['mean']:.3f} (spread {rows[-1]['spread']:.3f})", flush=True)
+    registry = Registry()
+    names = [n for n in args.checkpoints.split(",") if n] or registry.names()
+    from lab.pipeline import generate_batches
+
+    for name in names:
+        model = registry.model(name)
+        scores, seconds = [], 0.0
+        for s in range(args.seeds):
+            t0 = time.perf_counter()
+            seeds = list(range(100_000 * s, 100_000 * s + args.n))
+            images = np.concatenate([b for _, b in generate_batches(model, seeds, "dpm-solver", 20, 0.0, 64)])
+            seconds += time.perf_counter() - t0
+            scores.append(c2st(images, held, C2STConfig(seed=s))["score"])
+        setting = "StyleGAN, ψ 1" if model.kind == "stylegan" else "DPM-Solver++ 20"
+        steps = model.config.get("steps_trained")
+        rows.append(row(f"{name} ({setting})", scores, {"checkpoint": name, "steps_trained": steps,
+                                                         "split": model.config.get("data", {}).get("split", "all")}))
+        report = {"two_sample": rows[-1], "n_per_set": args.n, "setting": setting,
+                  "real": "held-out split of " + os.path.basename(paths.FACES),
+                  "command": "python bench/quality.py", "generation_seconds": seconds / args.seeds}
+        os.makedirs(os.path.join(paths.checkpoint(name), "report"), exist_ok=True)
+        with open(os.path.join(paths.checkpoint(name), "report", "two_sample.json"), "w") as f:
+            json.dump(report, f, indent=2)
+        print(f"{rows[-1]['set']}: {rows[-1]['mean']:.3f} (spread {rows[-1]['spread']:.3f})", flush=True)
+    os.makedirs(args.out, exist_ok=True)
+    md = ["| images | two-sample score, mean of " + str(args.seeds) + " seeds | spread (max − min) | per seed |",
+          "|---|---|---|---|"]
+    md += [f"| {r['set']} | {r['mean']:.3f} | {r['spread']:.3f} | {', '.join(f'{v:.3f}' for v in r['scores'])} |"
+           for r in rows]
+    text = "\n".join(md)
+    print("\n" + text)
+    suffix = "" if not args.skip_calibration and not args.checkpoints else "-partial"
+    with open(os.path.join(args.out, f"quality{suffix}.md"), "w") as f:
+        f.write(text + "\n")
+    with open(os.path.join(args.out, f"quality{suffix}.json"), "w") as f:
+        json.dump({"n_per_set": args.n, "seeds": args.seeds, "rows": rows}, f, indent=2)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,132 @@
+"""The Forward process tab: how q(x_t | x_0) destroys a face under the linear, cosine and sigmoid schedules
+(the HW6 "Strong" baseline's point), the schedules as curves, and where a sampler's steps land on them."""
+from __future__ import annotations
+
+import os
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+from lab import inputs, paths
+from lab.pipeline import sample_images
+from lab.registry import REGISTRY
+from lab.teaching import curves, forward_grid, parse_timesteps, visited
+from lab.uploads import read_images
+
+from . import files
+from .common import DEFAULT_CHECKPOINT
+
+SOURCES = ("Generated face", "Uploaded image", "Training face")
+SPACINGS = ("trailing", "uniform", "linspace", "quad")
+EXPLANATION = (
+    "The forward process adds Gaussian noise in closed form: x_t = √ᾱ_t · x_0 + √(1 − ᾱ_t) · ε. Each row uses "
+    "the same ε, so only the schedule differs. The linear schedule (DDPM) destroys the face early: by t ≈ 300 "
+    "little is left, so many steps are spent on almost pure noise. The cosine schedule (Nichol & Dhariwal) keeps "
+    "ᾱ near 1 longer and spends its steps more evenly in log-SNR; sigmoid is similar, flatter at both ends. "
+    "The dots show the timesteps a sampler with S steps visits under the chosen spacing: 'trailing' starts at "
+    "t = T−1, 'uniform' (the DDIM paper's) at T − T/S and never sees the noisiest step.")
+
+
+def training_faces_present() -> bool:
+    return os.path.isdir(paths.FACES)
+
+
+def source_face(source: str, seed: int, upload, checkpoint: str) -> tuple[np.ndarray, str]:
+    """(uint8 [64, 64, 3] face, where it came from)."""
+    if source == SOURCES[0]:
+        model = REGISTRY.model(checkpoint)
+        return sample_images(model, [seed], "dpm-solver", 20, 0.0)[0], f"generated from seed {seed} on {checkpoint}"
+    if source == SOURCES[1]:
+        if not upload:
+            raise ValueError("upload an image first (or choose a generated face)")
+        name, image = read_images([upload] if isinstance(upload, str) else list(upload)[:1], max_images=1)[0]
+        return np.asarray(Image.fromarray(image).resize((64, 64), Image.Resampling.BICUBIC)), f"uploaded {name}"
+    if source == SOURCES[2]:
+        if not training_faces_present():
+            raise ValueError(f"no training faces here ({paths.FACES} is absent): choose a generated face or an upload")
+        from lab.data import list_images
+
+        names = list_images(paths.FACES)
+        name = names[seed % len(names)]
+        with Image.open(os.path.join(paths.FACES, name)) as im:
+            face = np.asarray(im.convert("RGB").resize((64, 64), Image.Resampling.BICUBIC))
+        return face, f"training face {name}"
+    raise ValueError(f"source must be one of {', '.join(SOURCES)}, got {source!r}")
+
+
+def labelled_grid(grid: np.ndarray, rows: list[str], cols: list[str], scale: int = 2) -> np.ndarray:
+    """Cells [R, C, H, W, 3] on one image, row names at the left and column names on top."""
+    r, c, h, w, _ = grid.shape
+    size, pad, left, top = h * scale, 4, 70, 22
+    canvas = Image.new("RGB", (left + c * (size + pad), top + r * (size + pad)), "white")
+    draw = ImageDraw.Draw(canvas)
+    for j, label in enumerate(cols):
+        draw.text((left + j * (size + pad) + 4, 4), label, fill="black", font_size=13)
+    for i, label in enumerate(rows):
+        draw.text((4, top + i * (size + pad) + size // 2 - 8), label, fill="black", font_size=13)
+        for j in range(c):
+            canvas.paste(Image.fromarray(grid[i, j]).resize((size, size), Image.Resampling.NEAREST),
+                         (left + j * (size + pad), top + i * (size + pad)))
+    return np.asarray(canvas)
+
+
+def curves_plot(T: int, steps: int, spacing: str, path: str) -> str:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    data, visits = curves(T), visited(T, steps, spacing)
+    t = np.arange(T)
+    fig, axes = plt.subplots(2, 2, figsize=(9, 6), dpi=100)
+    for name, c in data.items():
+        line, = axes[0, 0].plot(t, c["alpha_bar"], label=name)
+        color = line.get_color()
+        axes[0, 0].plot(visits, c["alpha_bar"][visits], "o", ms=4, color=color)
+        axes[0, 1].plot(c["sqrt_one_minus"], c["sqrt_alpha_bar"], color=color, label=name)
+        axes[0, 1].plot(c["sqrt_one_minus"][visits], c["sqrt_alpha_bar"][visits], "o", ms=4, color=color)
+        axes[1, 0].plot(t, c["log_snr"], color=color, label=name)
+        axes[1, 0].plot(visits, c["log_snr"][visits], "o", ms=4, color=color)
+        axes[1, 1].plot(t, c["beta"], color=color, label=name)
+        axes[1, 1].plot(visits, c["beta"][visits], "o", ms=4, color=color)
+    for ax, title, xl, yl in ((axes[0, 0], "ᾱ_t: how much of x_0 is left", "t", "ᾱ_t"),
+                              (axes[0, 1], "signal √ᾱ_t against noise √(1−ᾱ_t)", "√(1−ᾱ_t)", "√ᾱ_t"),
+                              (axes[1, 0], "log-SNR = log(ᾱ_t / (1−ᾱ_t))", "t", "log-SNR"),
+                              (axes[1, 1], "β_t (log scale)", "t", "β_t")):
+        ax.set_title(title, fontsize=10)
+        ax.set_xlabel(xl)
+        ax.set_ylabel(yl)
+        ax.grid(alpha=0.3)
+    axes[1, 1].set_yscale("log")
+    axes[0, 0].legend(fontsize=8)
+    fig.suptitle(f"T = {T}; dots: the {len(visits)} timesteps a {steps}-step sampler visits ({spacing} spacing)",
+                 fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+
+
+def forward(source: str = SOURCES[0], seed: int = 0, upload=None, timesteps: str = "0,50,100,250,500,750,999",
+            T: int = 1000, steps: int = 10, spacing: str = "trailing", checkpoint: str = DEFAULT_CHECKPOINT,
+            out_dir: str | None = None) -> tuple[np.ndarray, str, str]:
+    """(labelled grid: schedules down, timesteps across; the curves plot's path; a markdown summary)."""
+    seed = inputs.seed(seed)
+    T = inputs.whole(T, "T", 50, 1000)
+    ts = parse_timesteps(timesteps, T)
+    if spacing not in SPACINGS:
+        raise ValueError(f"spacing must be one of {', '.join(SPACINGS)}, got {spacing!r}")
+    steps = inputs.steps(steps, T)
+    face, origin = source_face(source, seed, upload, checkpoint)
+    grid = forward_grid(face, ts, T, seed)
+    image = labelled_grid(grid, ["linear", "cosine", "sigmoid"], [f"t = {t}" for t in ts])
+    out_dir = out_dir or files.new_dir("forward")
+    os.makedirs(out_dir, exist_ok=True)
+    plot = curves_plot(T, steps, spacing, os.path.join(out_dir, "schedules.png"))
+    data = curves(T)
+    left = {name: float(np.sqrt(c["alpha_bar"][T // 2])) for name, c in data.items()}
+    info = (f"x_0: {origin}; noise ε from seed {seed}, the same in every cell. At t = T/2 = {T // 2} the signal "
+            f"weight √ᾱ is {left['linear']:.3f} (linear), {left['cosine']:.3f} (cosine), {left['sigmoid']:.3f} "
+            f"(sigmoid). A {steps}-step sampler with {spacing} spacing visits t = "
+            f"{', '.join(str(v) for v in visited(T, steps, spacing))}.")
+    return image, plot, info
