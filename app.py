@@ -51,6 +51,20 @@ def versus_with_progress(num, seed, ddim_steps, include_ddpm, detector, progress
                                 progress=lambda f, d: progress(f, desc=d))
 
 
+def denoise_with_scrubber(seed, num, sampler, steps, eta, checkpoint):
+    """The live run, and the slider over the frames kept so far (so it works after a Stop too)."""
+    for live, status, gif, fig, kept in dn.denoise(seed, num, sampler, steps, eta, checkpoint):
+        yield (live, status, gif, fig, kept,
+               gr.update(maximum=max(1, len(kept) - 1), value=len(kept) - 1, visible=len(kept) > 1))
+
+
+def show_kept_frame(k, kept):
+    """The slider's frame: read from disk, nothing recomputed."""
+    if not kept:
+        return gr.skip()
+    return kept[max(0, min(int(k), len(kept) - 1))]
+
+
 def detect_with_progress(files_, seed, num, detector, checkpoint, progress=gr.Progress()):
     yield from dt.detect_stream(files_, seed, num, detector, checkpoint, progress=lambda f, d: progress(f, desc=d))
 
@@ -161,23 +175,24 @@ def build(cache_ttl: float = 600) -> gr.Blocks:
                     d_steps = Slider(1, 1000, value=50, step=1, label="Steps (DDPM always uses all 1000)",
                                      elem_id="den-steps")
                     d_eta = Slider(0, 1, value=0, step=0.05, label="eta (DDIM)")
-                    d_view = gr.Radio(list(dn.VIEWS), value="x_t", label="Show")
                     d_run, d_stop = run_and_stop("Denoise", "den")
                     expected_line(f"Here: 5 images, DDIM 50 steps: {ex(5, 50)}.")
                 with gr.Column(scale=2):
-                    d_live = gr.Image(label="Live", format="png", height=240, elem_id="den-live")
+                    d_live = gr.Image(show_label=False, format="png", elem_id="den-live")  # labelled on the image
+                    d_scrub = gr.Slider(0, 1, value=0, step=1, visible=False, elem_id="den-scrub",
+                                        label="Go back to any kept step (no recomputing)")
+                    d_frames = gr.State([])
                     d_status = gr.Markdown(elem_id="den-status")
                     d_gif = gr.File(label="Animation (GIF)", elem_id="den-gif")
                     d_fig = gr.Image(label="HW6 Question 1: images × timesteps", format="png", elem_id="den-fig")
                     gr.Markdown(dn.EXPLANATION)
-            d_inputs = [d_seed, d_num, d_sampler, d_steps, d_eta, d_view, checkpoint]
-            d_event = d_run.click(as_gr_error(dn.denoise), d_inputs, [d_live, d_status, d_gif, d_fig],
-                                  api_name="denoise", **CPU)
+            d_inputs = [d_seed, d_num, d_sampler, d_steps, d_eta, checkpoint]
+            d_outputs = [d_live, d_status, d_gif, d_fig, d_frames, d_scrub]
+            d_event = d_run.click(as_gr_error(denoise_with_scrubber), d_inputs, d_outputs, api_name="denoise", **CPU)
+            d_scrub.input(show_kept_frame, [d_scrub, d_frames], d_live, api_visibility="private")
             if checkpoints:
-                examples([[1, 4, "DDIM", 20, 0.0, "predicted x0", checkpoints[0]],
-                          [7, 3, "DPM-Solver++", 10, 0.0, "x_t", checkpoints[0]]],
-                         ["seed 1 · DDIM 20 · predicted x0", "seed 7 · DPM-Solver++ 10 · x_t"], d_inputs,
-                         [d_live, d_status, d_gif, d_fig], dn.denoise)
+                examples([[1, 4, "DDIM", 20, 0.0, checkpoints[0]], [7, 3, "DPM-Solver++", 10, 0.0, checkpoints[0]]],
+                         ["seed 1 · DDIM 20", "seed 7 · DPM-Solver++ 10"], d_inputs, d_outputs, denoise_with_scrubber)
             d_stop.click(None, None, None, cancels=[d_event])
 
         with gr.Tab("DDIM compare"):
@@ -191,17 +206,21 @@ def build(cache_ttl: float = 600) -> gr.Blocks:
             c_run, c_stop = run_and_stop("Compare", "cmp")
             expected_line(f"Here: the default 12 cells take {ex(1, 540)} (one image at a time); DDPM adds "
                           f"{ex(1, 1000)}. At most {L.max_compare_evaluations:,} network evaluations per run.")
-            with gr.Row():
-                c_grid = gr.Image(label="Rows: eta; columns: steps (DDPM at the end of the eta = 1 row)",
-                                  format="png", elem_id="cmp-grid")
-                c_plot = gr.Image(label="Seconds per image vs steps", format="png", elem_id="cmp-plot")
+            c_grid = gr.Image(show_label=False, format="png", elem_id="cmp-grid")  # labels are on the image
             c_table = gr.Markdown(elem_id="cmp-table")
+            with gr.Row():
+                c_plot = gr.Image(show_label=False, format="png", elem_id="cmp-plot")
+                c_quality = gr.Image(show_label=False, format="png", elem_id="cmp-quality")
+            gr.Markdown("HW6 Q2 on one screen: the left plot is what each setting costs, measured now; the right one "
+                        "what it gives, measured once for this checkpoint by `evaluate.py report --sweep` (face "
+                        "rates; FID where the Inception weights are present).")
             c_inputs = [c_seed, c_steps, c_etas, c_ddpm, checkpoint]
-            c_event = c_run.click(as_gr_error(compare_with_progress), c_inputs, [c_grid, c_table, c_plot],
-                                  api_name="compare", **CPU)
+            c_outputs = [c_grid, c_table, c_plot, c_quality]
+            c_event = c_run.click(as_gr_error(compare_with_progress), c_inputs, c_outputs, api_name="compare", **CPU)
             if checkpoints:
                 examples([[3, "5,10,20", "0,1", False, checkpoints[0]], [11, "10,50", "0,0.5,1", False, checkpoints[0]]],
-                         ["seed 3 · steps 5,10,20 · eta 0,1", "seed 11 · steps 10,50 · eta 0,0.5,1"], c_inputs, [c_grid, c_table, c_plot], compare_with_progress)
+                         ["seed 3 · steps 5,10,20 · eta 0,1", "seed 11 · steps 10,50 · eta 0,0.5,1"], c_inputs,
+                         c_outputs, compare_with_progress)
             c_stop.click(None, None, None, cancels=[c_event])
 
         with gr.Tab("Interpolation"):

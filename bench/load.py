@@ -24,7 +24,7 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CALLS = {
     "generate": ((0, 8, "DPM-Solver++", 10, 0.0, "anime-64", True, 1.0), "/generate"),
-    "denoise": ((0, 3, "DDIM", 20, 0.0, "x_t", "anime-64"), "/denoise"),
+    "denoise": ((0, 3, "DDIM", 20, 0.0, "anime-64"), "/denoise"),
     "compare": ((0, "5,10", "0,1", False, "anime-64"), "/compare"),
     "interpolate": ((0, 1, 4, 10, "anime-64", 1.0), "/interpolate"),
     "batch": ((16, 0, "DPM-Solver++", 10, 0.0, "anime-64", False, "Best available", 1.0), "/batch"),

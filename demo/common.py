@@ -46,3 +46,27 @@ def last(stream):
     for result in stream:
         pass
     return result
+
+
+def labelled_grid(cells: list[list], row_labels: list[str], col_labels: list[str], scale: int = 2,
+                  left: int = 90, top: int = 24, pad: int = 4):
+    """Images (uint8 [H, W, 3], or None for an empty cell) in rows and columns on one white image, enlarged
+    `scale` times (nearest neighbour, so a projector shows pixels), row labels at the left, column labels on
+    top: the labels are part of the picture, so nothing in the page can cover them."""
+    import numpy as np
+    from PIL import Image, ImageDraw
+
+    first = next(c for row in cells for c in row if c is not None)
+    h, w = first.shape[0] * scale, first.shape[1] * scale
+    canvas = Image.new("RGB", (left + len(col_labels) * (w + pad) - pad, top + len(row_labels) * (h + pad) - pad),
+                       "white")
+    draw = ImageDraw.Draw(canvas)
+    for j, label in enumerate(col_labels):
+        draw.text((left + j * (w + pad) + 2, 4), label, fill="black", font_size=14)
+    for i, label in enumerate(row_labels):
+        draw.text((4, top + i * (h + pad) + h // 2 - 8), label, fill="black", font_size=14)
+        for j, cell in enumerate(cells[i]):
+            if cell is not None:
+                canvas.paste(Image.fromarray(cell).resize((w, h), Image.Resampling.NEAREST),
+                             (left + j * (w + pad), top + i * (h + pad)))
+    return np.asarray(canvas)

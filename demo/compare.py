@@ -16,7 +16,17 @@ from lab.pipeline import stream, to_uint8
 from lab.registry import REGISTRY
 
 from . import files, limits
-from .common import DEFAULT_CHECKPOINT, UNCHANGED, last
+from .common import DEFAULT_CHECKPOINT, UNCHANGED, labelled_grid, last
+
+
+GRID_SCALE = 3
+GRID_LEFT, GRID_TOP, GRID_PAD = 90, 24, 4  # labelled_grid's margins
+
+
+def quality_plot(checkpoint: str) -> str | None:
+    """The checkpoint's quality-vs-steps plot from its report (evaluate.py report --sweep), if it has one."""
+    path = os.path.join(REGISTRY.folder, checkpoint, "eval", "quality_vs_steps.png")
+    return path if os.path.isfile(path) else None
 
 
 def _parse(values: str, kind: type, what: str) -> list:
@@ -29,8 +39,9 @@ def _parse(values: str, kind: type, what: str) -> list:
     return out
 
 
-def compare(*args, **kwargs) -> tuple[np.ndarray, str, str]:
-    """(grid image: rows = eta, columns = steps [+ DDPM 1000], a markdown table, a plot path)."""
+def compare(*args, **kwargs) -> tuple[np.ndarray, str, str, str | None]:
+    """(grid image: rows = eta, columns = steps [+ DDPM 1000], labelled; a markdown table of seconds; the
+    seconds-vs-steps plot's path; the checkpoint's quality-vs-steps plot from its report, or None)."""
     return last(compare_stream(*args, **kwargs))
 
 
@@ -63,28 +74,24 @@ def compare_stream(seed: int, steps: str = "10,20,50,100", etas: str = "0,0.5,1"
                 done += 1
                 if progress and (step.index % 10 == 0 or step.index + 1 == step.total):
                     progress(done / total_nfe, f"{label}: step {step.index + 1}/{step.total}")
-                yield UNCHANGED, f"{label}: step {step.index + 1}/{step.total} …", UNCHANGED
+                yield UNCHANGED, f"{label}: step {step.index + 1}/{step.total} …", UNCHANGED, UNCHANGED
         finally:
             run.close()
         seconds[(eta, steps_)] = time.perf_counter() - t0
         images[(eta, steps_)] = to_uint8(step.x)[0]
     if progress:
         progress(1.0, "done")
-    # the grid: a row per eta; DDPM sits in the last column of the eta = 1 row (it is η = 1 over all steps)
-    size, pad = model.image_size, 4
-    cols = len(step_list) + (1 if include_ddpm else 0)
-    canvas = np.full((len(eta_list) * (size + pad) - pad, cols * (size + pad) - pad, 3), 255, dtype=np.uint8)
-    for r, eta in enumerate(eta_list):
-        for c, s in enumerate(step_list):
-            canvas[r * (size + pad):r * (size + pad) + size, c * (size + pad):c * (size + pad) + size] = images[(eta, s)]
+    # the grid: a row per eta, a column per step count; DDPM sits at the end of the eta = 1 row (it is η = 1 over
+    # all T steps), its column labelled as such; the labels are drawn on the image
     ddpm_row = eta_list.index(1.0) if 1.0 in eta_list else len(eta_list) - 1
-    if include_ddpm:  # DDPM is DDIM with eta 1 over all T steps: it sits at the end of that row
-        c, r = len(step_list), ddpm_row
-        canvas[r * (size + pad):r * (size + pad) + size, c * (size + pad):c * (size + pad) + size] = images[(1.0, None)]
-    canvas = canvas.repeat(3, axis=0).repeat(3, axis=1)
+    cells = [[images[(eta, s)] for s in step_list] + ([images[(1.0, None)] if r == ddpm_row else None]
+                                                       if include_ddpm else []) for r, eta in enumerate(eta_list)]
+    canvas = labelled_grid(cells, [f"eta {e:g}" for e in eta_list],
+                           [f"{s} steps" for s in step_list] + ([f"DDPM {T} (eta 1)"] if include_ddpm else []),
+                           scale=GRID_SCALE)
 
     header = "| eta \\ steps | " + " | ".join(str(s) for s in step_list) + (" | DDPM 1000 |" if include_ddpm else " |")
-    rows = [header, "|---" * (cols + 1) + "|"]
+    rows = [header, "|---" * (len(step_list) + (1 if include_ddpm else 0) + 1) + "|"]
     for eta in eta_list:
         cells_s = [f"{seconds[(eta, s)]:.2f} s" for s in step_list]
         if not include_ddpm:
@@ -112,10 +119,11 @@ def compare_stream(seed: int, steps: str = "10,20,50,100", etas: str = "0,0.5,1"
     ax.set_ylabel("seconds per image")
     ax.grid(alpha=0.3, which="both")
     ax.legend(fontsize=8)
+    ax.set_title("Seconds per image against steps, measured now on this machine", fontsize=9)
     fig.tight_layout()
     out_dir = out_dir or files.new_dir("compare")
     os.makedirs(out_dir, exist_ok=True)
     plot = os.path.join(out_dir, "seconds_vs_steps.png")
     fig.savefig(plot)
     plt.close(fig)
-    yield canvas, table, plot
+    yield canvas, table, plot, quality_plot(checkpoint)

@@ -1,8 +1,9 @@
-"""The Denoising tab: watch x_t (or the predicted x0) turn from noise into faces, live.
+"""The Denoising tab: watch x_t and the predicted x̂0 turn from noise into faces, side by side, live.
 
-`denoise_stream` is a generator handler: each step it yields a grid of the current images, so the UI
-updates while sampling runs; closing it (the Stop button) closes the sampler and the work stops.
-Afterwards `denoise_outputs` writes an animated GIF and the HW6 Question 1 figure.
+`denoise_stream` yields, at every step, an image of both rows, so the UI updates while sampling runs;
+closing it (the Stop button) closes the sampler and the work stops. Up to MAX_KEPT evenly spaced moments are
+kept as frames on disk, so after the run (or a Stop) a slider can go back to any of them without
+recomputing; `denoise_outputs` writes an animated GIF and the HW6 Question 1 figure.
 """
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import os
 from collections.abc import Iterator
 
 import numpy as np
+from PIL import Image, ImageDraw
 
 from lab import inputs
 from lab.pipeline import network_evaluations, stream, to_uint8
@@ -18,15 +20,16 @@ from lab.registry import REGISTRY
 from . import files, limits
 from .common import DEFAULT_CHECKPOINT, sampler_name
 
-VIEWS = ("x_t", "predicted x0")
 MAX_IMAGES = 8
-MAX_KEPT = 80  # frames kept per run: the GIF shows up to 60 of them, the Q1 figure 20
+MAX_KEPT = 80  # frames kept per run: the GIF shows up to 60 of them, the Q1 figure 20, the slider all
 FIGURE_COLUMNS = 20
+ROWS = ("x_t", "predicted x0")  # drawn on the image: plain letters, which every font has
 EXPLANATION = (
-    "At the first steps x_t is almost pure Gaussian noise and the predicted x0 is a blurry average face. "
-    "Coarse structure (face outline, hair colour, where the eyes go) settles early, in the high-noise "
-    "steps; later steps, at low noise, only add fine detail (eye highlights, hair strands, edges) while the "
-    "remaining noise is removed.")
+    "Top row: x_t, the sample as it is at this step. Bottom row: x̂0, the network's guess of the finished face "
+    "from x_t. At the first steps x_t is almost pure Gaussian noise and x̂0 is a blurry average face. Coarse "
+    "structure (face outline, hair colour, where the eyes go) settles early, in the high-noise steps; later "
+    "steps, at low noise, only add fine detail (eye highlights, hair strands, edges) while the remaining noise "
+    "is removed. After a run (or Stop), the slider goes back to any kept step.")
 
 
 def grid(images: np.ndarray, pad: int = 2, scale: int = 1) -> np.ndarray:
@@ -40,35 +43,58 @@ def grid(images: np.ndarray, pad: int = 2, scale: int = 1) -> np.ndarray:
     return out
 
 
+def pair(x: np.ndarray, x0: np.ndarray, scale: int = 3, caption: str = "") -> np.ndarray:
+    """x_t above x̂0, each row labelled at the left, the caption (the step) on top."""
+    rows = [grid(x, scale=scale), grid(x0, scale=scale)]
+    left, top, gap = 120, 24 if caption else 0, 6
+    h, w = rows[0].shape[:2]
+    canvas = Image.new("RGB", (left + w, top + 2 * h + gap), "white")
+    draw = ImageDraw.Draw(canvas)
+    if caption:
+        draw.text((left, 4), caption, fill="black", font_size=15)
+    for i, (label, row) in enumerate(zip(ROWS, rows)):
+        y = top + i * (h + gap)
+        canvas.paste(Image.fromarray(row), (left, y))
+        draw.text((6, y + h // 2 - 9), label, fill="black", font_size=16)
+    return np.asarray(canvas)
+
+
 def denoise_stream(seed: int, num_images: int = 5, sampler: str = "DDIM", steps: int = 50, eta: float = 0.0,
-                   view: str = "x_t", checkpoint: str = DEFAULT_CHECKPOINT,
-                   frames: list | None = None) -> Iterator[tuple[np.ndarray, str]]:
-    """Yield (grid of the current images, status) at every step; append (t, x_t, predicted x0) as uint8 to
-    `frames` for at most MAX_KEPT evenly spaced moments of the run (all that the GIF and the figure show),
-    starting with the noise x_T and ending with the final image (t = -1)."""
-    if view not in VIEWS:
-        raise ValueError(f"view must be one of {', '.join(VIEWS)}, got {view!r}")
+                   checkpoint: str = DEFAULT_CHECKPOINT, frames: list | None = None,
+                   frame_dir: str | None = None) -> Iterator[tuple[np.ndarray, str]]:
+    """Yield (x_t above x̂0, status) at every step. For at most MAX_KEPT evenly spaced moments of the run
+    (the noise x_T first, the final image, t = -1, last) append (t, x_t, x̂0) as uint8 to `frames` and, with
+    `frame_dir`, save that moment's image there as kNNN.png."""
     seeds = inputs.seeds(seed, num_images, MAX_IMAGES)
     model = REGISTRY.diffusion(checkpoint, "the denoising animation")
     name = sampler_name(sampler)
-    limits.LIMITS.check_cost(len(seeds), network_evaluations(model, name, steps),
-                      "this denoising run")
+    limits.LIMITS.check_cost(len(seeds), network_evaluations(model, name, steps), "this denoising run")
     run = stream(model, name, steps, eta, seeds=seeds)
     moments = len(run) + 1  # x_T, then one per step
     keep = set(np.linspace(0, moments - 1, min(MAX_KEPT, moments)).round().astype(int).tolist())
     deadline = limits.LIMITS.deadline()
-    if frames is not None:
-        start = to_uint8(run.x_T)
-        frames.append((model.schedule.num_timesteps - 1, start, start))
+    T = model.schedule.num_timesteps
+
+    def kept(t: int, x: np.ndarray, x0: np.ndarray, image: np.ndarray) -> None:
+        if frames is not None:
+            frames.append((t, x, x0))
+        if frame_dir is not None:
+            Image.fromarray(image).save(os.path.join(frame_dir, f"k{len(os.listdir(frame_dir)):03d}.png"))
+
+    start = to_uint8(run.x_T)
+    first = pair(start, start, caption=f"x_T: pure noise (t = {T - 1})")
+    kept(T - 1, start, start, first)
+    yield first, f"x_T, {len(run)} steps to go"
     try:
         for step in run:
             deadline.check()
             x, x0 = to_uint8(step.x), to_uint8(step.x0)
-            if frames is not None and step.index + 1 in keep:
-                frames.append((step.t_prev, x, x0))
-            shown = x if view == "x_t" else x0
             target = step.t_prev if step.t_prev >= 0 else "clean image"
-            yield grid(shown, scale=3), f"step {step.index + 1}/{step.total}, t = {step.t} → {target}"
+            status = f"step {step.index + 1}/{step.total}, t = {step.t} → {target}"
+            image = pair(x, x0, caption=status)
+            if step.index + 1 in keep:
+                kept(step.t_prev, x, x0, image)
+            yield image, status
     finally:
         run.close()  # a closed handler (Stop) stops the sampler too
 
@@ -101,9 +127,8 @@ def q1_figure(frames: list, path: str, columns: int = FIGURE_COLUMNS) -> str:
     return path
 
 
-def denoise_outputs(frames: list, view: str = "x_t", out_dir: str | None = None,
-                    max_gif_frames: int = 60) -> tuple[str, str]:
-    """An animated GIF of the run (at most `max_gif_frames` frames) and the Q1 figure; returns their paths."""
+def denoise_outputs(frames: list, out_dir: str | None = None, max_gif_frames: int = 60) -> tuple[str, str]:
+    """An animated GIF of the run, both rows (at most `max_gif_frames` frames), and the Q1 figure; their paths."""
     import imageio.v2 as imageio
 
     if not frames:
@@ -111,19 +136,22 @@ def denoise_outputs(frames: list, view: str = "x_t", out_dir: str | None = None,
     out_dir = out_dir or files.new_dir("denoise")
     os.makedirs(out_dir, exist_ok=True)
     picks = np.linspace(0, len(frames) - 1, min(max_gif_frames, len(frames))).round().astype(int)
-    images = [grid(frames[k][1] if view == "x_t" else frames[k][2]) for k in sorted(set(picks.tolist()))]
+    images = [pair(frames[k][1], frames[k][2], scale=1) for k in sorted(set(picks.tolist()))]
     gif = os.path.join(out_dir, "denoising.gif")
     imageio.mimsave(gif, images + [images[-1]] * 10, duration=0.08, loop=0)  # hold the last frame
     return gif, q1_figure(frames, os.path.join(out_dir, "hw6_q1_denoising.png"))
 
 
 def denoise(seed: int, num_images: int = 5, sampler: str = "DDIM", steps: int = 50, eta: float = 0.0,
-            view: str = "x_t", checkpoint: str = DEFAULT_CHECKPOINT
-            ) -> Iterator[tuple[np.ndarray, str, str | None, str | None]]:
-    """The tab's handler: (live image, status, GIF path, Q1 figure path); the files come with the last update."""
+            checkpoint: str = DEFAULT_CHECKPOINT) -> Iterator[tuple]:
+    """The tab's handler: (live image, status, GIF path, Q1 figure path, kept frame paths so far). The files
+    come with the last update; the frame paths grow as the run goes, so a Stop leaves a scrubbable run."""
     frames: list = []
+    out_dir = files.new_dir("denoise")
+    frame_dir = os.path.join(out_dir, "frames")
+    os.makedirs(frame_dir)
     image, status = None, ""
-    for image, status in denoise_stream(seed, num_images, sampler, steps, eta, view, checkpoint, frames):
-        yield image, status, None, None
-    gif, figure = denoise_outputs(frames, view)
-    yield image, f"{status} — done", gif, figure
+    for image, status in denoise_stream(seed, num_images, sampler, steps, eta, checkpoint, frames, frame_dir):
+        yield image, status, None, None, sorted(os.path.join(frame_dir, f) for f in os.listdir(frame_dir))
+    gif, figure = denoise_outputs(frames, out_dir)
+    yield image, f"{status} — done", gif, figure, sorted(os.path.join(frame_dir, f) for f in os.listdir(frame_dir))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 
 import numpy as np
-from PIL import Image, ImageDraw
+from PIL import Image
 
 from lab import inputs, paths
 from lab.pipeline import sample_images
@@ -14,7 +14,7 @@ from lab.teaching import curves, forward_grid, parse_timesteps, visited
 from lab.uploads import read_images
 
 from . import files
-from .common import DEFAULT_CHECKPOINT
+from .common import DEFAULT_CHECKPOINT, labelled_grid
 
 SOURCES = ("Generated face", "Uploaded image", "Training face")
 SPACINGS = ("trailing", "uniform", "linspace", "quad")
@@ -52,22 +52,6 @@ def source_face(source: str, seed: int, upload, checkpoint: str) -> tuple[np.nda
             face = np.asarray(im.convert("RGB").resize((64, 64), Image.Resampling.BICUBIC))
         return face, f"training face {name}"
     raise ValueError(f"source must be one of {', '.join(SOURCES)}, got {source!r}")
-
-
-def labelled_grid(grid: np.ndarray, rows: list[str], cols: list[str], scale: int = 2) -> np.ndarray:
-    """Cells [R, C, H, W, 3] on one image, row names at the left and column names on top."""
-    r, c, h, w, _ = grid.shape
-    size, pad, left, top = h * scale, 4, 70, 22
-    canvas = Image.new("RGB", (left + c * (size + pad), top + r * (size + pad)), "white")
-    draw = ImageDraw.Draw(canvas)
-    for j, label in enumerate(cols):
-        draw.text((left + j * (size + pad) + 4, 4), label, fill="black", font_size=13)
-    for i, label in enumerate(rows):
-        draw.text((4, top + i * (size + pad) + size // 2 - 8), label, fill="black", font_size=13)
-        for j in range(c):
-            canvas.paste(Image.fromarray(grid[i, j]).resize((size, size), Image.Resampling.NEAREST),
-                         (left + j * (size + pad), top + i * (size + pad)))
-    return np.asarray(canvas)
 
 
 def curves_plot(T: int, steps: int, spacing: str, path: str) -> str:
@@ -119,7 +103,7 @@ def forward(source: str = SOURCES[0], seed: int = 0, upload=None, timesteps: str
     steps = inputs.steps(steps, T)
     face, origin = source_face(source, seed, upload, checkpoint)
     grid = forward_grid(face, ts, T, seed)
-    image = labelled_grid(grid, ["linear", "cosine", "sigmoid"], [f"t = {t}" for t in ts])
+    image = labelled_grid([list(row) for row in grid], ["linear", "cosine", "sigmoid"], [f"t = {t}" for t in ts])
     out_dir = out_dir or files.new_dir("forward")
     os.makedirs(out_dir, exist_ok=True)
     plot = curves_plot(T, steps, spacing, os.path.join(out_dir, "schedules.png"))

@@ -105,9 +105,9 @@ def main() -> int:
         assert fgrid and fplot and "generated from seed 0" in finfo
         expect_error(client, ("Training face", 0, None, "0,999", 1000, 10, "trailing", "anime-64"), "/forward",
                      "not in the list of choices")  # no ../shared on a Space: not offered
-        live, status, gif, fig = client.predict(0, 2, "DDIM", 4, 0.0, "x_t", "anime-64", api_name="/denoise")
+        live, status, gif, fig, scrub = client.predict(0, 2, "DDIM", 4, 0.0, "anime-64", api_name="/denoise")
         assert gif and fig and "done" in status
-        grid, table, plot = client.predict(0, "2,4", "0,1", False, "anime-64", api_name="/compare")
+        grid, table, plot, quality = client.predict(0, "2,4", "0,1", False, "anime-64", api_name="/compare")
         assert grid and plot and "| eta" in table
         a, b, g = client.predict(0, 1, 3, 4, "anime-64", 1.0, api_name="/interpolate")
         assert a and b and g.endswith(".gif")

@@ -68,11 +68,12 @@ def test_every_api_name_through_gradio_client(client, tmp_path):
     assert seed == 5 and len(gallery) == 2 and "seeds 5–6" in info
     assert Image.open(gallery[0]["image"]).size == (64, 64)
 
-    live, status, gif, fig = client.predict(0, 2, "DDIM", 3, 0.0, "x_t", "anime-64", api_name="/denoise")
+    live, status, gif, fig, scrub = client.predict(0, 2, "DDIM", 3, 0.0, "anime-64", api_name="/denoise")
     assert "done" in status and gif.endswith(".gif") and os.path.isfile(fig)
 
-    grid, table, plot = client.predict(0, "2,3", "0,1", False, "anime-64", api_name="/compare")
-    assert Image.open(grid).size == (2 * 64 * 3 + 4 * 3, 2 * 64 * 3 + 4 * 3) and "| 0 |" in table
+    grid, table, plot, quality = client.predict(0, "2,3", "0,1", False, "anime-64", api_name="/compare")
+    assert Image.open(grid).size == (90 + 2 * 196 - 4, 24 + 2 * 196 - 4) and "| 0 |" in table
+    assert quality and Image.open(quality).size[0] > 300  # the shipped checkpoint's quality-vs-steps plot
 
     slerp, lerp, gif = client.predict(0, 1, 3, 2, "anime-64", 1.0, api_name="/interpolate")
     assert Image.open(slerp).size[0] > Image.open(slerp).size[1] and gif.endswith(".gif")
@@ -106,7 +107,7 @@ def test_bad_inputs_are_errors_and_the_app_keeps_serving(client, tmp_path):
         ((0, 1, "DDIM", 2.5, 0.0, "anime-64", False, 1.0), "/generate", "steps must be a whole number .* got 2.5"),
         ((0, 1, "DDIM", 10, 2.0, "anime-64", False, 1.0), "/generate", "eta must be a number from 0 to 1"),
         ((0, 10**6, "DDIM", 10, 0.0, "anime-64", False, 1.0), "/generate", "number of images must be a whole number"),
-        ((0, 1, "DDIM", 2.5, 0.0, "x_t", "anime-64"), "/denoise", "steps must be a whole number .* got 2.5"),
+        ((0, 1, "DDIM", 2.5, 0.0, "anime-64"), "/denoise", "steps must be a whole number .* got 2.5"),
         ((-5, 1, "DDIM", 10, 0.0, "anime-64", False, 1.0), "/generate", "seed must be a whole number from 0 to"),
         ((0, 1, "DDIM", 10, 0.0, "nope", False, 1.0), "/generate", r"not in the list of choices: \["),
         ((0, 1, "DDIM", 10, 0.0, "stylegan-64", False, 3.0), "/generate", "truncation psi must be a number from 0"),

@@ -13,16 +13,19 @@ from test_app_generate import needs_default
 @needs_default
 def test_compare_grid_table_plot(tmp_path):
     calls = []
-    canvas, table, plot = cmp.compare(2, "2,4", "0,1", include_ddpm=False, out_dir=str(tmp_path),
-                                      progress=lambda f, d: calls.append(f))
-    assert canvas.shape == (3 * (2 * 64 + 4), 3 * (2 * 64 + 4), 3)
+    canvas, table, plot, quality = cmp.compare(2, "2,4", "0,1", include_ddpm=False, out_dir=str(tmp_path),
+                                               progress=lambda f, d: calls.append(f))
+    # labelled on the image: 90 px of row labels at the left, 24 px of column labels on top, 192 px cells, 4 px gaps
+    assert canvas.shape == (24 + 2 * 196 - 4, 90 + 2 * 196 - 4, 3)
+    assert (canvas[:24, 90:] < 128).any() and (canvas[24:, :90] < 128).any(), "labels are drawn"
+    assert quality is None or quality.endswith("quality_vs_steps.png")
     assert table.count("\n") == 3 and " s |" in table
     assert calls[-1] == pytest.approx(1.0)
     with Image.open(plot) as im:
         assert im.size[0] > 300
     # a cell equals the Generate tab's image for the same seed and settings
     ref, _, _ = gen.generate(2, 1, "DDIM", 4, 1.0)
-    assert np.array_equal(canvas[::3, ::3][68:132, 68:132], ref[0])
+    assert np.array_equal(canvas[24 + 196:24 + 196 + 192, 90 + 196:90 + 196 + 192][::3, ::3], ref[0])
 
 
 @needs_default
@@ -69,10 +72,12 @@ def test_compare_places_ddpm_in_the_eta_1_row(tmp_path, monkeypatch):
     save_checkpoint(str(tmp_path / "ck" / "tiny"), random_unet(std=0.05), TINY, "cosine", 100, "v")
     monkeypatch.setattr(REGISTRY, "folder", str(tmp_path / "ck"))
     monkeypatch.setattr(REGISTRY, "_models", {})
-    canvas, table, _ = cmp.compare(5, "2,3", "0,1", include_ddpm=True, checkpoint="tiny", out_dir=str(tmp_path))
-    cells = canvas[::3, ::3]  # the grid is drawn 3x; cells are 16 px with 4 px gaps
+    canvas, table, _, quality = cmp.compare(5, "2,3", "0,1", include_ddpm=True, checkpoint="tiny",
+                                            out_dir=str(tmp_path))
+    assert quality is None  # the tiny checkpoint has no report
     ddpm = sample_images(REGISTRY.model("tiny"), [5], "ddpm", None, 1.0)[0]
-    assert np.array_equal(cells[20:36, 40:56], ddpm), "DDPM sits at the end of the eta = 1 row"
-    assert (cells[0:16, 40:56] == 255).all(), "and not in the eta = 0 row"
+    cell = lambda r, c: canvas[24 + r * 52:24 + r * 52 + 48, 90 + c * 52:90 + c * 52 + 48]  # noqa: E731 (48 px cells)
+    assert np.array_equal(cell(1, 2)[::3, ::3], ddpm), "DDPM sits at the end of the eta = 1 row"
+    assert (cell(0, 2) == 255).all(), "and not in the eta = 0 row"
     rows = table.splitlines()
     assert rows[2].endswith("| |") and rows[3].count(" s |") == 3 and "eta = 1 row" in table

@@ -11,15 +11,19 @@ from test_app_generate import needs_default
 @needs_default
 def test_stream_yields_every_step_and_outputs(tmp_path):
     frames = []
-    updates = list(denoise.denoise_stream(1, 3, "DDIM", 6, 0.0, "predicted x0", frames=frames))
-    assert len(updates) == 6 and len(frames) == 7  # x_T, then one frame per step
+    updates = list(denoise.denoise_stream(1, 3, "DDIM", 6, 0.0, frames=frames, frame_dir=str(tmp_path)))
+    assert len(updates) == 7 and len(frames) == 7  # x_T, then one update and one frame per step
     assert frames[0][0] == 999 and frames[-1][0] == -1
+    assert sorted(p.name for p in tmp_path.iterdir()) == [f"k{i:03d}.png" for i in range(7)]
     img, status = updates[-1]
-    assert img.shape == (192, 3 * 192 + 2 * 2, 3) and img.dtype == np.uint8 and status.startswith("step 6/6")
+    # x_t above x̂0: two rows of three 192 px images, labels at the left and the step on top
+    assert img.shape == (24 + 2 * 192 + 6, 120 + 3 * 192 + 2 * 2, 3) and status.startswith("step 6/6")
+    assert np.array_equal(img[24:216, 120:312], frames[-1][1][0].repeat(3, 0).repeat(3, 1))  # x_t row
+    assert np.array_equal(img[222:414, 120:312], frames[-1][2][0].repeat(3, 0).repeat(3, 1))  # x̂0 row
     # the last frame is the same image the Generate tab gives for these seeds
     final, _, _ = gen.generate(1, 3, "DDIM", 6, 0.0)
     assert np.array_equal(frames[-1][1][2], final[2])
-    gif, fig = denoise.denoise_outputs(frames, out_dir=str(tmp_path))
+    gif, fig = denoise.denoise_outputs(frames, out_dir=str(tmp_path / "out"))
     with Image.open(gif) as im:
         assert im.n_frames >= 6
     with Image.open(fig) as im:
@@ -39,14 +43,14 @@ def test_closing_the_stream_stops_the_sampler():
     model.net.forward = counting
     try:
         stream = denoise.denoise_stream(0, 1, "DDPM", 1000)
-        next(stream), next(stream)
+        next(stream), next(stream), next(stream)  # x_T, then two steps
         stream.close()
         assert len(calls) == 2
     finally:
         del model.net.forward
 
 
-@pytest.mark.parametrize("kw,match", [({"view": "x_T"}, "view must be"), ({"num_images": 9}, "from 1 to 8"),
+@pytest.mark.parametrize("kw,match", [({"num_images": 9}, "from 1 to 8"),
                                       ({"steps": 0}, "from 1 to 1000"), ({"steps": 2.5}, "got 2.5"),
                                       ({"sampler": "Euler"}, "sampler must be")])
 @needs_default
@@ -54,3 +58,15 @@ def test_bad_inputs(kw, match):
     args = {"seed": 0, "num_images": 1, "sampler": "DDIM", "steps": 5, **kw}
     with pytest.raises(ValueError, match=match):
         next(denoise.denoise_stream(**args))
+
+
+@needs_default
+def test_a_stopped_run_can_still_be_scrubbed():
+    run = denoise.denoise(0, 2, "DDPM", 1000)
+    for _ in range(40):  # x_T and 39 of DDPM's 1000 steps: MAX_KEPT = 80 keeps about every 12.6th step
+        live, status, gif, fig, kept = next(run)
+    run.close()  # Stop
+    assert gif is None and fig is None and 3 <= len(kept) <= 5
+    for path in kept:
+        with Image.open(path) as im:
+            assert im.size[1] == 24 + 2 * 192 + 6
