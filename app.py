@@ -25,8 +25,11 @@ from demo import forward as fw  # noqa: E402
 from demo import generate as gen  # noqa: E402
 from demo import interpolate as itp  # noqa: E402
 from demo import limits  # noqa: E402
+from demo import links  # noqa: E402
 from demo import versus as vs  # noqa: E402
-from demo.ui import Number, Slider, as_gr_error  # noqa: E402, F401 (as_gr_error: used by tests too)
+from demo.ui import (Number, Slider, as_gr_error, batch_with_progress, compare_with_progress,  # noqa: E402, F401
+                     denoise_with_scrubber, detect_with_progress, examples, expected_line, psi_slider, run_and_stop,
+                     seed_box, show_kept_frame, versus_with_progress)
 from lab import uploads  # noqa: E402
 from lab.registry import REGISTRY  # noqa: E402
 
@@ -35,64 +38,37 @@ CPU = {"concurrency_limit": 1, "concurrency_id": "cpu"}
 SAMPLERS = list(common.SAMPLER_NAMES)
 
 
-def compare_with_progress(seed, steps, etas, include_ddpm, checkpoint, progress=gr.Progress()):
-    yield from cmp.compare_stream(seed, steps, etas, include_ddpm, checkpoint,
-                                  progress=lambda f, d: progress(f, desc=d))
-
-
-def batch_with_progress(num, seed, sampler, steps, eta, checkpoint, compute_afd, detector, psi,
-                        progress=gr.Progress()):
-    yield from bt.batch_stream(num, seed, sampler, steps, eta, checkpoint, compute_afd, detector, psi,
-                               progress=lambda f, d: progress(f, desc=d))
-
-
-def versus_with_progress(num, seed, ddim_steps, include_ddpm, detector, progress=gr.Progress()):
-    yield from vs.versus_stream(num, seed, ddim_steps, include_ddpm, detector=detector,
-                                progress=lambda f, d: progress(f, desc=d))
-
-
-def denoise_with_scrubber(seed, num, sampler, steps, eta, checkpoint):
-    """The live run, and the slider over the frames kept so far (so it works after a Stop too)."""
-    for live, status, gif, fig, kept in dn.denoise(seed, num, sampler, steps, eta, checkpoint):
-        yield (live, status, gif, fig, kept,
-               gr.update(maximum=max(1, len(kept) - 1), value=len(kept) - 1, visible=len(kept) > 1))
-
-
-def show_kept_frame(k, kept):
-    """The slider's frame: read from disk, nothing recomputed."""
-    if not kept:
-        return gr.skip()
-    return kept[max(0, min(int(k), len(kept) - 1))]
-
-
-def detect_with_progress(files_, seed, num, detector, checkpoint, progress=gr.Progress()):
-    yield from dt.detect_stream(files_, seed, num, detector, checkpoint, progress=lambda f, d: progress(f, desc=d))
-
-
-def psi_slider(elem_id: str) -> gr.Slider:
-    return Slider(0, 1, value=1, step=0.05, label="Truncation ψ (StyleGAN checkpoints: 1 = none, lower = "
-                  "closer to the average face)", elem_id=elem_id)
-
-
-def seed_box(label: str = "Seed", value: int = 0, **kw) -> gr.Number:
-    return Number(value=value, precision=0, label=label, **kw)
-
-
-def run_and_stop(label: str, prefix: str) -> tuple[gr.Button, gr.Button]:
+def link_controls(tab_id: str, comps: list, checkpoint, page_url) -> None:
+    """A "link to this view" button and the link it makes (with a copy button), for one tab. The browser puts its
+    own address into `page_url` first (the js step), so the link is right behind any proxy or Space iframe."""
     with gr.Row():
-        return (gr.Button(label, variant="primary", elem_id=f"{prefix}-run"),
-                gr.Button("Stop", variant="stop", elem_id=f"{prefix}-stop"))
+        button = gr.Button("Link to this view", size="sm", elem_id=f"{tab_id}-link-make")
+        box = gr.Textbox(label="Link (send it to the class)", buttons=["copy"], visible=False, interactive=False,
+                         elem_id=f"{tab_id}-link")
+
+    def make(*values):
+        *inputs_, ckpt, base = values
+        return gr.update(value=links.make(base, tab_id, dict(zip(links.VIEWS[tab_id], inputs_)), ckpt), visible=True)
+
+    button.click(make, comps + [checkpoint, page_url], box, api_visibility="private",
+                 js="(...args) => [...args.slice(0, -1), window.location.href]")
 
 
-def examples(rows: list[list], labels: list[str], inputs: list, outputs: list, fn) -> None:
-    """A few examples for a tab, run through the tab's own handler and cached on first use (not at start-up:
-    a Space starting up should not spend minutes sampling); shown by their labels, which fit a phone."""
-    gr.Examples(rows, inputs, outputs, fn=as_gr_error(fn), cache_examples=True, cache_mode="lazy",
-                api_visibility="private", example_labels=labels)
-
-
-def expected_line(text: str) -> None:
-    gr.Markdown(f"<small>{text}</small>" if text else "", elem_classes=["expected"])
+def apply_link(request: gr.Request):
+    """On page load: the tab and inputs the URL's query names (see demo/links.py), and a notice for what it
+    had to ignore."""
+    query = dict(request.query_params) if request else {}
+    tab, values, notices = links.parse(query)
+    checkpoint = query.get("checkpoint")
+    if checkpoint is not None and checkpoint not in REGISTRY.names():
+        notices.append(f"The link's checkpoint {checkpoint!r} is not here (checkpoints: "
+                       f"{', '.join(REGISTRY.names())}); the default is used instead.")
+        checkpoint = None
+    updates = []
+    for tab_id, names in links.VIEWS.items():
+        updates += [values[n] if tab_id == tab and n in values else gr.skip() for n in names]
+    return ([gr.Tabs(selected=tab) if tab else gr.skip(), "\n\n".join(f"**Note:** {n}" for n in notices),
+             checkpoint if checkpoint else gr.skip()] + updates)
 
 
 def build(cache_ttl: float = 600) -> gr.Blocks:
@@ -111,226 +87,242 @@ def build(cache_ttl: float = 600) -> gr.Blocks:
         gr.Markdown("# Anime Face Diffusion Lab\nAnime faces from random numbers with a diffusion model "
                     "(NTU ML2023 HW6), on the CPU." + (" *Shared Space: some limits apply, each tab says what a run "
                                                        "costs here.*" if L.public else ""))
-        with gr.Tab("Generate"):
-            with gr.Row():
-                with gr.Column(scale=1):
-                    seed = seed_box("Seed (the images use seeds seed, seed+1, …)")
-                    randomize = gr.Checkbox(value=False, label="Randomize seed")
-                    num = Slider(1, gen.MAX_IMAGES, value=8, step=1, label="Number of images")
-                    sampler = gr.Radio(SAMPLERS, value="DPM-Solver++", label="Sampler")
-                    steps = Slider(1, 1000, value=10, step=1, label="Steps (DDPM always uses all 1000)")
-                    eta = Slider(0, 1, value=0, step=0.05, label="eta (DDIM: 0 deterministic, 1 like DDPM)")
-                    checkpoint = gr.Dropdown(REGISTRY.choices(), value=checkpoints[0] if checkpoints else None,
-                                             label="Checkpoint (used by every tab; its measured two-sample score: "
-                                                   "0.5 = a critic cannot tell it from real faces, 1 = always can)")
-                    psi = psi_slider("gen-psi")
-                    button = gr.Button("Generate", variant="primary", elem_id="gen-run")
-                    expected_line(f"Here: 8 images at DPM-Solver++ 10 steps take {ex(8, 10)}; "
-                                  f"DDPM {ex(1, 1000)} per image.")
-                with gr.Column(scale=2):
-                    gallery = gr.Gallery(value=first_images or None, label="Generated faces (download: the "
-                                         "gallery's buttons)", columns=4, height="auto", format="png",
-                                         elem_id="gen-gallery")
-                    info = gr.Markdown("Seeds 0–7, DPM-Solver++ 10 steps: press Generate for your own."
-                                       if first_images else "", elem_id="gen-info")
-            gen_inputs = [seed, num, sampler, steps, eta, checkpoint, randomize, psi]
-            button.click(as_gr_error(gen.generate), gen_inputs, [gallery, info, seed], api_name="generate", **CPU)
-            if checkpoints:
-                examples([[7, 8, "DDIM", 20, 0.0, checkpoints[0], False, 1.0],
-                          [42, 8, "DPM-Solver++", 20, 0.0, checkpoints[0], False, 1.0],
-                          [3, 4, "DDIM", 50, 1.0, checkpoints[0], False, 1.0]],
-                         ["seed 7 · DDIM 20", "seed 42 · DPM-Solver++ 20", "seed 3 · DDIM 50, eta 1"],
-                         gen_inputs, [gallery, info, seed],
-                         gen.generate)
+        notice = gr.Markdown(elem_id="link-notice")
+        views: dict[str, list] = {}  # tab → its linkable inputs, in demo.links.VIEWS order
+        with gr.Tabs() as tabs:
+            with gr.Tab("Generate", id="generate"):
+                with gr.Row():
+                    with gr.Column(scale=1):
+                        seed = seed_box("Seed (the images use seeds seed, seed+1, …)")
+                        randomize = gr.Checkbox(value=False, label="Randomize seed")
+                        num = Slider(1, gen.MAX_IMAGES, value=8, step=1, label="Number of images")
+                        sampler = gr.Radio(SAMPLERS, value="DPM-Solver++", label="Sampler")
+                        steps = Slider(1, 1000, value=10, step=1, label="Steps (DDPM always uses all 1000)")
+                        eta = Slider(0, 1, value=0, step=0.05, label="eta (DDIM: 0 deterministic, 1 like DDPM)")
+                        checkpoint = gr.Dropdown(REGISTRY.choices(), value=checkpoints[0] if checkpoints else None,
+                                                 label="Checkpoint (used by every tab; its measured two-sample score: "
+                                                       "0.5 = a critic cannot tell it from real faces, 1 = always can)")
+                        psi = psi_slider("gen-psi")
+                        button = gr.Button("Generate", variant="primary", elem_id="gen-run")
+                        expected_line(f"Here: 8 images at DPM-Solver++ 10 steps take {ex(8, 10)}; "
+                                      f"DDPM {ex(1, 1000)} per image.")
+                    with gr.Column(scale=2):
+                        gallery = gr.Gallery(value=first_images or None, label="Generated faces (download: the "
+                                             "gallery's buttons)", columns=4, height="auto", format="png",
+                                             elem_id="gen-gallery")
+                        info = gr.Markdown("Seeds 0–7, DPM-Solver++ 10 steps: press Generate for your own."
+                                           if first_images else "", elem_id="gen-info")
+                gen_inputs = [seed, num, sampler, steps, eta, checkpoint, randomize, psi]
+                views["generate"] = [seed, num, sampler, steps, eta, psi]
+                button.click(as_gr_error(gen.generate), gen_inputs, [gallery, info, seed], api_name="generate", **CPU)
+                if checkpoints:
+                    examples([[7, 8, "DDIM", 20, 0.0, checkpoints[0], False, 1.0],
+                              [42, 8, "DPM-Solver++", 20, 0.0, checkpoints[0], False, 1.0],
+                              [3, 4, "DDIM", 50, 1.0, checkpoints[0], False, 1.0]],
+                             ["seed 7 · DDIM 20", "seed 42 · DPM-Solver++ 20", "seed 3 · DDIM 50, eta 1"],
+                             gen_inputs, [gallery, info, seed],
+                             gen.generate)
 
-        with gr.Tab("Forward process"):
-            gr.Markdown(fw.EXPLANATION)
-            with gr.Row():
-                with gr.Column(scale=1):
-                    f_sources = list(fw.SOURCES) if fw.training_faces_present() else list(fw.SOURCES[:2])
-                    f_source = gr.Radio(f_sources, value=fw.SOURCES[0], label="The face x_0")
-                    f_seed = seed_box("Seed (the generated or training face, and the noise ε)")
-                    f_upload = gr.File(label="Image (for 'Uploaded image')", file_count="single",
-                                       file_types=["image"], elem_id="fw-upload")
-                    f_ts = gr.Textbox(value="0,50,100,250,500,750,999", label="Timesteps t (comma-separated)",
-                                      elem_id="fw-ts")
-                    f_T = Slider(50, 1000, value=1000, step=1, label="T (diffusion steps of the schedules)")
-                    f_steps = Slider(1, 100, value=10, step=1, label="Sampler steps S (dots on the curves)")
-                    f_spacing = gr.Radio(list(fw.SPACINGS), value="trailing", label="Spacing of the sampler's steps")
-                    f_run = gr.Button("Show", variant="primary", elem_id="fw-run")
-                with gr.Column(scale=2):
-                    f_grid = gr.Image(label="q(x_t | x_0): schedules down, t across, the same ε", format="png",
-                                      elem_id="fw-grid")
-                    f_info = gr.Markdown(elem_id="fw-info")
-                    f_plot = gr.Image(label="The schedules", format="png", elem_id="fw-plot")
-            f_inputs = [f_source, f_seed, f_upload, f_ts, f_T, f_steps, f_spacing, checkpoint]
-            f_run.click(as_gr_error(fw.forward), f_inputs, [f_grid, f_plot, f_info], api_name="forward", **CPU)
+            with gr.Tab("Forward process", id="forward"):
+                gr.Markdown(fw.EXPLANATION)
+                with gr.Row():
+                    with gr.Column(scale=1):
+                        f_sources = list(fw.SOURCES) if fw.training_faces_present() else list(fw.SOURCES[:2])
+                        f_source = gr.Radio(f_sources, value=fw.SOURCES[0], label="The face x_0")
+                        f_seed = seed_box("Seed (the generated or training face, and the noise ε)")
+                        f_upload = gr.File(label="Image (for 'Uploaded image')", file_count="single",
+                                           file_types=["image"], elem_id="fw-upload")
+                        f_ts = gr.Textbox(value="0,50,100,250,500,750,999", label="Timesteps t (comma-separated)",
+                                          elem_id="fw-ts")
+                        f_T = Slider(50, 1000, value=1000, step=1, label="T (diffusion steps of the schedules)")
+                        f_steps = Slider(1, 100, value=10, step=1, label="Sampler steps S (dots on the curves)")
+                        f_spacing = gr.Radio(list(fw.SPACINGS), value="trailing", label="Spacing of the sampler's steps")
+                        f_run = gr.Button("Show", variant="primary", elem_id="fw-run")
+                    with gr.Column(scale=2):
+                        f_grid = gr.Image(label="q(x_t | x_0): schedules down, t across, the same ε", format="png",
+                                          elem_id="fw-grid")
+                        f_info = gr.Markdown(elem_id="fw-info")
+                        f_plot = gr.Image(label="The schedules", format="png", elem_id="fw-plot")
+                f_inputs = [f_source, f_seed, f_upload, f_ts, f_T, f_steps, f_spacing, checkpoint]
+                views["forward"] = [f_source, f_seed, f_ts, f_T, f_steps, f_spacing]
+                f_run.click(as_gr_error(fw.forward), f_inputs, [f_grid, f_plot, f_info], api_name="forward", **CPU)
 
-        with gr.Tab("Denoising"):
-            with gr.Row():
-                with gr.Column(scale=1):
-                    d_seed = seed_box()
-                    d_num = Slider(1, dn.MAX_IMAGES, value=5, step=1, label="Number of images")
-                    d_sampler = gr.Radio(SAMPLERS, value="DDIM", label="Sampler")
-                    d_steps = Slider(1, 1000, value=50, step=1, label="Steps (DDPM always uses all 1000)",
-                                     elem_id="den-steps")
-                    d_eta = Slider(0, 1, value=0, step=0.05, label="eta (DDIM)")
-                    d_run, d_stop = run_and_stop("Denoise", "den")
-                    expected_line(f"Here: 5 images, DDIM 50 steps: {ex(5, 50)}.")
-                with gr.Column(scale=2):
-                    d_live = gr.Image(show_label=False, format="png", elem_id="den-live")  # labelled on the image
-                    d_scrub = gr.Slider(0, 1, value=0, step=1, visible=False, elem_id="den-scrub",
-                                        label="Go back to any kept step (no recomputing)")
-                    d_frames = gr.State([])
-                    d_status = gr.Markdown(elem_id="den-status")
-                    d_gif = gr.File(label="Animation (GIF)", elem_id="den-gif")
-                    d_fig = gr.Image(label="HW6 Question 1: images × timesteps", format="png", elem_id="den-fig")
-                    gr.Markdown(dn.EXPLANATION)
-            d_inputs = [d_seed, d_num, d_sampler, d_steps, d_eta, checkpoint]
-            d_outputs = [d_live, d_status, d_gif, d_fig, d_frames, d_scrub]
-            d_event = d_run.click(as_gr_error(denoise_with_scrubber), d_inputs, d_outputs, api_name="denoise", **CPU)
-            d_scrub.input(show_kept_frame, [d_scrub, d_frames], d_live, api_visibility="private")
-            if checkpoints:
-                examples([[1, 4, "DDIM", 20, 0.0, checkpoints[0]], [7, 3, "DPM-Solver++", 10, 0.0, checkpoints[0]]],
-                         ["seed 1 · DDIM 20", "seed 7 · DPM-Solver++ 10"], d_inputs, d_outputs, denoise_with_scrubber)
-            d_stop.click(None, None, None, cancels=[d_event])
+            with gr.Tab("Denoising", id="denoise"):
+                with gr.Row():
+                    with gr.Column(scale=1):
+                        d_seed = seed_box()
+                        d_num = Slider(1, dn.MAX_IMAGES, value=5, step=1, label="Number of images")
+                        d_sampler = gr.Radio(SAMPLERS, value="DDIM", label="Sampler")
+                        d_steps = Slider(1, 1000, value=50, step=1, label="Steps (DDPM always uses all 1000)",
+                                         elem_id="den-steps")
+                        d_eta = Slider(0, 1, value=0, step=0.05, label="eta (DDIM)")
+                        d_run, d_stop = run_and_stop("Denoise", "den")
+                        expected_line(f"Here: 5 images, DDIM 50 steps: {ex(5, 50)}.")
+                    with gr.Column(scale=2):
+                        d_live = gr.Image(show_label=False, format="png", elem_id="den-live")  # labelled on the image
+                        d_scrub = gr.Slider(0, 1, value=0, step=1, visible=False, elem_id="den-scrub",
+                                            label="Go back to any kept step (no recomputing)")
+                        d_frames = gr.State([])
+                        d_status = gr.Markdown(elem_id="den-status")
+                        d_gif = gr.File(label="Animation (GIF)", elem_id="den-gif")
+                        d_fig = gr.Image(label="HW6 Question 1: images × timesteps", format="png", elem_id="den-fig")
+                        gr.Markdown(dn.EXPLANATION)
+                d_inputs = [d_seed, d_num, d_sampler, d_steps, d_eta, checkpoint]
+                views["denoise"] = [d_seed, d_num, d_sampler, d_steps, d_eta]
+                d_outputs = [d_live, d_status, d_gif, d_fig, d_frames, d_scrub]
+                d_event = d_run.click(as_gr_error(denoise_with_scrubber), d_inputs, d_outputs, api_name="denoise", **CPU)
+                d_scrub.input(show_kept_frame, [d_scrub, d_frames], d_live, api_visibility="private")
+                if checkpoints:
+                    examples([[1, 4, "DDIM", 20, 0.0, checkpoints[0]], [7, 3, "DPM-Solver++", 10, 0.0, checkpoints[0]]],
+                             ["seed 1 · DDIM 20", "seed 7 · DPM-Solver++ 10"], d_inputs, d_outputs, denoise_with_scrubber)
+                d_stop.click(None, None, None, cancels=[d_event])
 
-        with gr.Tab("DDIM compare"):
-            gr.Markdown("One seed, the same x_T, sampled at several step counts and eta values. At eta 0 the face "
-                        "stays the same across step counts (DDIM is consistent); eta 1 over all steps is DDPM.")
-            with gr.Row():
-                c_seed = seed_box()
-                c_steps = gr.Textbox(value="10,20,50,100", label="DDIM steps (comma-separated)", elem_id="cmp-steps")
-                c_etas = gr.Textbox(value="0,0.5,1", label="eta values (comma-separated)")
-                c_ddpm = gr.Checkbox(value=L.ddpm_by_default, label="Add DDPM (1000 steps: slow)", elem_id="cmp-ddpm")
-            c_run, c_stop = run_and_stop("Compare", "cmp")
-            expected_line(f"Here: the default 12 cells take {ex(1, 540)} (one image at a time); DDPM adds "
-                          f"{ex(1, 1000)}. At most {L.max_compare_evaluations:,} network evaluations per run.")
-            c_grid = gr.Image(show_label=False, format="png", elem_id="cmp-grid")  # labels are on the image
-            c_table = gr.Markdown(elem_id="cmp-table")
-            with gr.Row():
-                c_plot = gr.Image(show_label=False, format="png", elem_id="cmp-plot")
-                c_quality = gr.Image(show_label=False, format="png", elem_id="cmp-quality")
-            gr.Markdown("HW6 Q2 on one screen: the left plot is what each setting costs, measured now; the right one "
-                        "what it gives, measured once for this checkpoint by `evaluate.py report --sweep` (face "
-                        "rates; FID where the Inception weights are present).")
-            c_inputs = [c_seed, c_steps, c_etas, c_ddpm, checkpoint]
-            c_outputs = [c_grid, c_table, c_plot, c_quality]
-            c_event = c_run.click(as_gr_error(compare_with_progress), c_inputs, c_outputs, api_name="compare", **CPU)
-            if checkpoints:
-                examples([[3, "5,10,20", "0,1", False, checkpoints[0]], [11, "10,50", "0,0.5,1", False, checkpoints[0]]],
-                         ["seed 3 · steps 5,10,20 · eta 0,1", "seed 11 · steps 10,50 · eta 0,0.5,1"], c_inputs,
-                         c_outputs, compare_with_progress)
-            c_stop.click(None, None, None, cancels=[c_event])
+            with gr.Tab("DDIM compare", id="compare"):
+                gr.Markdown("One seed, the same x_T, sampled at several step counts and eta values. At eta 0 the face "
+                            "stays the same across step counts (DDIM is consistent); eta 1 over all steps is DDPM.")
+                with gr.Row():
+                    c_seed = seed_box()
+                    c_steps = gr.Textbox(value="10,20,50,100", label="DDIM steps (comma-separated)", elem_id="cmp-steps")
+                    c_etas = gr.Textbox(value="0,0.5,1", label="eta values (comma-separated)")
+                    c_ddpm = gr.Checkbox(value=L.ddpm_by_default, label="Add DDPM (1000 steps: slow)", elem_id="cmp-ddpm")
+                c_run, c_stop = run_and_stop("Compare", "cmp")
+                expected_line(f"Here: the default 12 cells take {ex(1, 540)} (one image at a time); DDPM adds "
+                              f"{ex(1, 1000)}. At most {L.max_compare_evaluations:,} network evaluations per run.")
+                c_grid = gr.Image(show_label=False, format="png", elem_id="cmp-grid")  # labels are on the image
+                c_table = gr.Markdown(elem_id="cmp-table")
+                with gr.Row():
+                    c_plot = gr.Image(show_label=False, format="png", elem_id="cmp-plot")
+                    c_quality = gr.Image(show_label=False, format="png", elem_id="cmp-quality")
+                gr.Markdown("HW6 Q2 on one screen: the left plot is what each setting costs, measured now; the right one "
+                            "what it gives, measured once for this checkpoint by `evaluate.py report --sweep` (face "
+                            "rates; FID where the Inception weights are present).")
+                c_inputs = [c_seed, c_steps, c_etas, c_ddpm, checkpoint]
+                views["compare"] = [c_seed, c_steps, c_etas, c_ddpm]
+                c_outputs = [c_grid, c_table, c_plot, c_quality]
+                c_event = c_run.click(as_gr_error(compare_with_progress), c_inputs, c_outputs, api_name="compare", **CPU)
+                if checkpoints:
+                    examples([[3, "5,10,20", "0,1", False, checkpoints[0]], [11, "10,50", "0,0.5,1", False, checkpoints[0]]],
+                             ["seed 3 · steps 5,10,20 · eta 0,1", "seed 11 · steps 10,50 · eta 0,0.5,1"], c_inputs,
+                             c_outputs, compare_with_progress)
+                c_stop.click(None, None, None, cancels=[c_event])
 
-        with gr.Tab("Interpolation"):
-            gr.Markdown("Two seeds; their x_T blended, each blend sampled with deterministic DDIM. " + itp.WHY_SLERP
-                        + " With a StyleGAN checkpoint: the top strip is linear in w (with truncation ψ), the "
-                          "bottom slerp in z, seed A's noise maps held fixed.")
-            with gr.Row():
-                i_a = seed_box("Seed A")
-                i_b = seed_box("Seed B", 1)
-                i_frames = Slider(2, itp.MAX_FRAMES, value=8, step=1, label="Frames")
-                i_steps = Slider(1, itp.MAX_STEPS, value=20, step=1, label="DDIM steps")
-                i_psi = psi_slider("itp-psi")
-            i_run, i_stop = run_and_stop("Interpolate", "itp")
-            expected_line(f"Here: 8 frames at 20 steps, both strips: {ex(16, 20)}.")
-            i_slerp = gr.Image(label="Spherical (slerp)", format="png", elem_id="itp-slerp")
-            i_lerp = gr.Image(label="Linear, for comparison", format="png")
-            i_gif = gr.File(label="Slerp animation (GIF)", elem_id="itp-gif")
-            i_inputs = [i_a, i_b, i_frames, i_steps, checkpoint, i_psi]
-            i_event = i_run.click(as_gr_error(itp.interpolate_stream), i_inputs, [i_slerp, i_lerp, i_gif],
-                                  api_name="interpolate", **CPU)
-            if checkpoints:
-                examples([[2, 9, 8, 20, checkpoints[0], 1.0], [5, 6, 6, 10, checkpoints[0], 1.0]],
-                         ["seeds 2 → 9, 8 frames", "seeds 5 → 6, 6 frames"], i_inputs,
-                         [i_slerp, i_lerp, i_gif], itp.interpolate_stream)
-            i_stop.click(None, None, None, cancels=[i_event])
+            with gr.Tab("Interpolation", id="interpolate"):
+                gr.Markdown("Two seeds; their x_T blended, each blend sampled with deterministic DDIM. " + itp.WHY_SLERP
+                            + " With a StyleGAN checkpoint: the top strip is linear in w (with truncation ψ), the "
+                              "bottom slerp in z, seed A's noise maps held fixed.")
+                with gr.Row():
+                    i_a = seed_box("Seed A")
+                    i_b = seed_box("Seed B", 1)
+                    i_frames = Slider(2, itp.MAX_FRAMES, value=8, step=1, label="Frames")
+                    i_steps = Slider(1, itp.MAX_STEPS, value=20, step=1, label="DDIM steps")
+                    i_psi = psi_slider("itp-psi")
+                i_run, i_stop = run_and_stop("Interpolate", "itp")
+                expected_line(f"Here: 8 frames at 20 steps, both strips: {ex(16, 20)}.")
+                i_slerp = gr.Image(label="Spherical (slerp)", format="png", elem_id="itp-slerp")
+                i_lerp = gr.Image(label="Linear, for comparison", format="png")
+                i_gif = gr.File(label="Slerp animation (GIF)", elem_id="itp-gif")
+                i_inputs = [i_a, i_b, i_frames, i_steps, checkpoint, i_psi]
+                views["interpolate"] = [i_a, i_b, i_frames, i_steps, i_psi]
+                i_event = i_run.click(as_gr_error(itp.interpolate_stream), i_inputs, [i_slerp, i_lerp, i_gif],
+                                      api_name="interpolate", **CPU)
+                if checkpoints:
+                    examples([[2, 9, 8, 20, checkpoints[0], 1.0], [5, 6, 6, 10, checkpoints[0], 1.0]],
+                             ["seeds 2 → 9, 8 frames", "seeds 5 → 6, 6 frames"], i_inputs,
+                             [i_slerp, i_lerp, i_gif], itp.interpolate_stream)
+                i_stop.click(None, None, None, cancels=[i_event])
 
-        with gr.Tab("Detect (AFD)"):
-            gr.Markdown("Anime-face boxes with confidences, and the **AFD rate**: the fraction of images with at least "
-                        "one face, as HW6 scores a submission (YOLOv8 `yolov8x6_animeface.pt`, conf 0.8, iou 0.8, "
-                        "imgsz 64). Upload images or a zip, or leave the upload empty to detect on generated faces. "
-                        "Without the homework's weights, our own small YOLOv8n or the lbpcascade detector runs "
-                        "instead, and the result says which. Uploads: at most "
-                        f"{uploads.MAX_FILE_BYTES // 2**20} MB a file and {uploads.MAX_IMAGES} images per run.")
-            with gr.Row():
-                with gr.Column(scale=1):
-                    a_files = gr.File(label="Images or a .zip (optional)", file_count="multiple",
-                                      file_types=["image", ".zip"], elem_id="afd-files")
-                    a_seed = seed_box("Seed (when nothing is uploaded)")
-                    a_num = Slider(1, dt.MAX_GENERATED, value=16, step=1, label="Generated images", elem_id="afd-num")
-                    a_detector = gr.Dropdown(list(common.DETECTOR_CHOICES), value="Best available", label="Detector")
-                    a_run, a_stop = run_and_stop("Detect", "afd")
-                    expected_line(f"Here: 16 generated faces (DPM-Solver++ 20) take {ex(16, 20)}.")
-                with gr.Column(scale=2):
-                    a_info = gr.Markdown(elem_id="afd-info")
-                    a_gallery = gr.Gallery(label="Detected faces", columns=4, height="auto", format="png",
-                                           elem_id="afd-gallery")
-            a_inputs = [a_files, a_seed, a_num, a_detector, checkpoint]
-            a_event = a_run.click(as_gr_error(detect_with_progress), a_inputs, [a_gallery, a_info], api_name="detect",
-                                  **CPU)
-            if checkpoints:
-                examples([[None, 100, 8, "Best available", checkpoints[0]],
-                          [None, 200, 8, "lbpcascade (OpenCV)", checkpoints[0]]],
-                         ["8 faces from seed 100", "8 faces from seed 200 · lbpcascade"], a_inputs, [a_gallery, a_info],
-                         detect_with_progress)
-            a_stop.click(None, None, None, cancels=[a_event])
+            with gr.Tab("Detect (AFD)", id="detect"):
+                gr.Markdown("Anime-face boxes with confidences, and the **AFD rate**: the fraction of images with at least "
+                            "one face, as HW6 scores a submission (YOLOv8 `yolov8x6_animeface.pt`, conf 0.8, iou 0.8, "
+                            "imgsz 64). Upload images or a zip, or leave the upload empty to detect on generated faces. "
+                            "Without the homework's weights, our own small YOLOv8n or the lbpcascade detector runs "
+                            "instead, and the result says which. Uploads: at most "
+                            f"{uploads.MAX_FILE_BYTES // 2**20} MB a file and {uploads.MAX_IMAGES} images per run.")
+                with gr.Row():
+                    with gr.Column(scale=1):
+                        a_files = gr.File(label="Images or a .zip (optional)", file_count="multiple",
+                                          file_types=["image", ".zip"], elem_id="afd-files")
+                        a_seed = seed_box("Seed (when nothing is uploaded)")
+                        a_num = Slider(1, dt.MAX_GENERATED, value=16, step=1, label="Generated images", elem_id="afd-num")
+                        a_detector = gr.Dropdown(list(common.DETECTOR_CHOICES), value="Best available", label="Detector")
+                        a_run, a_stop = run_and_stop("Detect", "afd")
+                        expected_line(f"Here: 16 generated faces (DPM-Solver++ 20) take {ex(16, 20)}.")
+                    with gr.Column(scale=2):
+                        a_info = gr.Markdown(elem_id="afd-info")
+                        a_gallery = gr.Gallery(label="Detected faces", columns=4, height="auto", format="png",
+                                               elem_id="afd-gallery")
+                a_inputs = [a_files, a_seed, a_num, a_detector, checkpoint]
+                views["detect"] = [a_seed, a_num, a_detector]
+                a_event = a_run.click(as_gr_error(detect_with_progress), a_inputs, [a_gallery, a_info], api_name="detect",
+                                      **CPU)
+                if checkpoints:
+                    examples([[None, 100, 8, "Best available", checkpoints[0]],
+                              [None, 200, 8, "lbpcascade (OpenCV)", checkpoints[0]]],
+                             ["8 faces from seed 100", "8 faces from seed 200 · lbpcascade"], a_inputs, [a_gallery, a_info],
+                             detect_with_progress)
+                a_stop.click(None, None, None, cancels=[a_event])
 
-        with gr.Tab("Batch"):
-            gr.Markdown("Up to 1000 faces as a zip of `1.jpg` … `N.jpg`, the HW6 submission format "
-                        "(image i from seed + i − 1).")
-            with gr.Row():
-                with gr.Column(scale=1):
-                    b_num = Slider(1, bt.MAX_IMAGES, value=100, step=1, label="Number of images", elem_id="batch-num")
-                    b_seed = seed_box()
-                    b_sampler = gr.Radio(SAMPLERS, value="DPM-Solver++", label="Sampler")
-                    b_steps = Slider(1, 1000, value=20, step=1, label="Steps (DDPM always uses all 1000)")
-                    b_eta = Slider(0, 1, value=0, step=0.05, label="eta (DDIM)")
-                    b_afd = gr.Checkbox(value=True, label="Compute the AFD rate")
-                    b_detector = gr.Dropdown(list(common.DETECTOR_CHOICES), value="Best available", label="Detector")
-                    b_psi = psi_slider("batch-psi")
-                    b_run, b_stop = run_and_stop("Generate batch", "batch")
-                    expected_line(f"Here: 100 images at DPM-Solver++ 20 take {ex(100, 20)}; 1000 take "
-                                  f"{ex(1000, 20)}. Stop ends it at once (no partial zip).")
-                with gr.Column(scale=2):
-                    b_zip = gr.File(label="Zip of 1.jpg … N.jpg", elem_id="batch-zip")
-                    b_info = gr.Markdown(elem_id="batch-info")
-                    b_preview = gr.Gallery(label="The first images", columns=6, height="auto", format="png",
-                                           elem_id="batch-preview")
-            b_inputs = [b_num, b_seed, b_sampler, b_steps, b_eta, checkpoint, b_afd, b_detector, b_psi]
-            b_event = b_run.click(as_gr_error(batch_with_progress), b_inputs, [b_zip, b_info, b_preview],
-                                  api_name="batch", **CPU)
-            if checkpoints:
-                examples([[16, 0, "DPM-Solver++", 10, 0.0, checkpoints[0], True, "Best available", 1.0],
-                          [16, 500, "DDIM", 20, 0.0, checkpoints[0], True, "Best available", 1.0]],
-                         ["16 faces · DPM-Solver++ 10", "16 faces from seed 500 · DDIM 20"], b_inputs,
-                         [b_zip, b_info, b_preview], batch_with_progress)
-            b_stop.click(None, None, None, cancels=[b_event])
+            with gr.Tab("Batch", id="batch"):
+                gr.Markdown("Up to 1000 faces as a zip of `1.jpg` … `N.jpg`, the HW6 submission format "
+                            "(image i from seed + i − 1).")
+                with gr.Row():
+                    with gr.Column(scale=1):
+                        b_num = Slider(1, bt.MAX_IMAGES, value=100, step=1, label="Number of images", elem_id="batch-num")
+                        b_seed = seed_box()
+                        b_sampler = gr.Radio(SAMPLERS, value="DPM-Solver++", label="Sampler")
+                        b_steps = Slider(1, 1000, value=20, step=1, label="Steps (DDPM always uses all 1000)")
+                        b_eta = Slider(0, 1, value=0, step=0.05, label="eta (DDIM)")
+                        b_afd = gr.Checkbox(value=True, label="Compute the AFD rate")
+                        b_detector = gr.Dropdown(list(common.DETECTOR_CHOICES), value="Best available", label="Detector")
+                        b_psi = psi_slider("batch-psi")
+                        b_run, b_stop = run_and_stop("Generate batch", "batch")
+                        expected_line(f"Here: 100 images at DPM-Solver++ 20 take {ex(100, 20)}; 1000 take "
+                                      f"{ex(1000, 20)}. Stop ends it at once (no partial zip).")
+                    with gr.Column(scale=2):
+                        b_zip = gr.File(label="Zip of 1.jpg … N.jpg", elem_id="batch-zip")
+                        b_info = gr.Markdown(elem_id="batch-info")
+                        b_preview = gr.Gallery(label="The first images", columns=6, height="auto", format="png",
+                                               elem_id="batch-preview")
+                b_inputs = [b_num, b_seed, b_sampler, b_steps, b_eta, checkpoint, b_afd, b_detector, b_psi]
+                views["batch"] = [b_num, b_seed, b_sampler, b_steps, b_eta, b_afd, b_detector, b_psi]
+                b_event = b_run.click(as_gr_error(batch_with_progress), b_inputs, [b_zip, b_info, b_preview],
+                                      api_name="batch", **CPU)
+                if checkpoints:
+                    examples([[16, 0, "DPM-Solver++", 10, 0.0, checkpoints[0], True, "Best available", 1.0],
+                              [16, 500, "DDIM", 20, 0.0, checkpoints[0], True, "Best available", 1.0]],
+                             ["16 faces · DPM-Solver++ 10", "16 faces from seed 500 · DDIM 20"], b_inputs,
+                             [b_zip, b_info, b_preview], batch_with_progress)
+                b_stop.click(None, None, None, cancels=[b_event])
 
-        with gr.Tab("Diffusion vs GAN"):
-            gr.Markdown("The same seeds through DDPM (1000 steps), DDIM and the StyleGAN baseline: the GAN makes an "
-                        "image in one pass, the diffusion model in many network evaluations. Wall time per image and "
-                        "the AFD rate are measured now, on this machine.")
-            with gr.Row():
-                v_num = Slider(1, vs.MAX_IMAGES, value=4, step=1, label="Images per method", elem_id="vs-num")
-                v_seed = seed_box()
-                v_steps = Slider(1, 1000, value=20, step=1, label="DDIM steps")
-                v_ddpm = gr.Checkbox(value=L.ddpm_by_default, label="Include DDPM (1000 steps: slow)",
-                                     elem_id="vs-ddpm")
-                v_detector = gr.Dropdown(list(common.DETECTOR_CHOICES), value="Best available", label="Detector")
-            v_run, v_stop = run_and_stop("Compare", "vs")
-            expected_line(f"Here: 4 images with DDIM 20 take {ex(4, 20)}; DDPM adds {ex(4, 1000)}.")
-            v_grid = gr.Image(label="A row per method", format="png", elem_id="vs-grid")
-            v_table = gr.Markdown(elem_id="vs-table")
-            v_inputs = [v_num, v_seed, v_steps, v_ddpm, v_detector]
-            v_event = v_run.click(as_gr_error(versus_with_progress), v_inputs, [v_grid, v_table], api_name="versus",
-                                  **CPU)
-            if REGISTRY.names("stylegan") and REGISTRY.names("diffusion"):
-                examples([[4, 0, 20, False, "Best available"], [4, 40, 10, False, "lbpcascade (OpenCV)"]],
-                         ["4 seeds · DDIM 20", "4 seeds from 40 · DDIM 10"], v_inputs,
-                         [v_grid, v_table], versus_with_progress)
-            v_stop.click(None, None, None, cancels=[v_event])
+            with gr.Tab("Diffusion vs GAN", id="versus"):
+                gr.Markdown("The same seeds through DDPM (1000 steps), DDIM and the StyleGAN baseline: the GAN makes an "
+                            "image in one pass, the diffusion model in many network evaluations. Wall time per image and "
+                            "the AFD rate are measured now, on this machine.")
+                with gr.Row():
+                    v_num = Slider(1, vs.MAX_IMAGES, value=4, step=1, label="Images per method", elem_id="vs-num")
+                    v_seed = seed_box()
+                    v_steps = Slider(1, 1000, value=20, step=1, label="DDIM steps")
+                    v_ddpm = gr.Checkbox(value=L.ddpm_by_default, label="Include DDPM (1000 steps: slow)",
+                                         elem_id="vs-ddpm")
+                    v_detector = gr.Dropdown(list(common.DETECTOR_CHOICES), value="Best available", label="Detector")
+                v_run, v_stop = run_and_stop("Compare", "vs")
+                expected_line(f"Here: 4 images with DDIM 20 take {ex(4, 20)}; DDPM adds {ex(4, 1000)}.")
+                v_grid = gr.Image(label="A row per method", format="png", elem_id="vs-grid")
+                v_table = gr.Markdown(elem_id="vs-table")
+                v_inputs = [v_num, v_seed, v_steps, v_ddpm, v_detector]
+                views["versus"] = [v_num, v_seed, v_steps, v_ddpm, v_detector]
+                v_event = v_run.click(as_gr_error(versus_with_progress), v_inputs, [v_grid, v_table], api_name="versus",
+                                      **CPU)
+                if REGISTRY.names("stylegan") and REGISTRY.names("diffusion"):
+                    examples([[4, 0, 20, False, "Best available"], [4, 40, 10, False, "lbpcascade (OpenCV)"]],
+                             ["4 seeds · DDIM 20", "4 seeds from 40 · DDIM 10"], v_inputs,
+                             [v_grid, v_table], versus_with_progress)
+                v_stop.click(None, None, None, cancels=[v_event])
+        page_url = gr.Textbox(visible=False)
+        for tab_id, comps in views.items():
+            link_controls(tab_id, comps, checkpoint, page_url)
+        app.load(apply_link, None, [tabs, notice, checkpoint] + [c for comps in views.values() for c in comps],
+                 api_visibility="private")
     return app
 
 

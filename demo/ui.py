@@ -8,6 +8,11 @@ import logging
 
 import gradio as gr
 
+from . import batch as bt
+from . import compare as cmp
+from . import denoise as dn
+from . import detect as dt
+from . import versus as vs
 from .common import UNCHANGED
 
 log = logging.getLogger("anime-face-lab")
@@ -71,3 +76,65 @@ def as_gr_error(fn):
             except Exception as e:  # noqa: BLE001
                 raise _message(e) from None
     return wrapped
+
+
+# ----------------------------------------------------------------------------- handlers with Gradio's progress bar
+
+def compare_with_progress(seed, steps, etas, include_ddpm, checkpoint, progress=gr.Progress()):
+    yield from cmp.compare_stream(seed, steps, etas, include_ddpm, checkpoint,
+                                  progress=lambda f, d: progress(f, desc=d))
+
+
+def batch_with_progress(num, seed, sampler, steps, eta, checkpoint, compute_afd, detector, psi,
+                        progress=gr.Progress()):
+    yield from bt.batch_stream(num, seed, sampler, steps, eta, checkpoint, compute_afd, detector, psi,
+                               progress=lambda f, d: progress(f, desc=d))
+
+
+def versus_with_progress(num, seed, ddim_steps, include_ddpm, detector, progress=gr.Progress()):
+    yield from vs.versus_stream(num, seed, ddim_steps, include_ddpm, detector=detector,
+                                progress=lambda f, d: progress(f, desc=d))
+
+
+def denoise_with_scrubber(seed, num, sampler, steps, eta, checkpoint):
+    """The live run, and the slider over the frames kept so far (so it works after a Stop too)."""
+    for live, status, gif, fig, kept in dn.denoise(seed, num, sampler, steps, eta, checkpoint):
+        yield (live, status, gif, fig, kept,
+               gr.update(maximum=max(1, len(kept) - 1), value=len(kept) - 1, visible=len(kept) > 1))
+
+
+def show_kept_frame(k, kept):
+    """The slider's frame: read from disk, nothing recomputed."""
+    if not kept:
+        return gr.skip()
+    return kept[max(0, min(int(k), len(kept) - 1))]
+
+
+def detect_with_progress(files_, seed, num, detector, checkpoint, progress=gr.Progress()):
+    yield from dt.detect_stream(files_, seed, num, detector, checkpoint, progress=lambda f, d: progress(f, desc=d))
+
+
+def psi_slider(elem_id: str) -> gr.Slider:
+    return Slider(0, 1, value=1, step=0.05, label="Truncation ψ (StyleGAN checkpoints: 1 = none, lower = "
+                  "closer to the average face)", elem_id=elem_id)
+
+
+def seed_box(label: str = "Seed", value: int = 0, **kw) -> gr.Number:
+    return Number(value=value, precision=0, label=label, **kw)
+
+
+def run_and_stop(label: str, prefix: str) -> tuple[gr.Button, gr.Button]:
+    with gr.Row():
+        return (gr.Button(label, variant="primary", elem_id=f"{prefix}-run"),
+                gr.Button("Stop", variant="stop", elem_id=f"{prefix}-stop"))
+
+
+def examples(rows: list[list], labels: list[str], inputs: list, outputs: list, fn) -> None:
+    """A few examples for a tab, run through the tab's own handler and cached on first use (not at start-up:
+    a Space starting up should not spend minutes sampling); shown by their labels, which fit a phone."""
+    gr.Examples(rows, inputs, outputs, fn=as_gr_error(fn), cache_examples=True, cache_mode="lazy",
+                api_visibility="private", example_labels=labels)
+
+
+def expected_line(text: str) -> None:
+    gr.Markdown(f"<small>{text}</small>" if text else "", elem_classes=["expected"])

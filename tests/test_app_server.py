@@ -5,6 +5,7 @@ The browser test needs Debian's chromium (.ci/run installs it); outside CI it is
 SCREENSHOT_DIR=docs saves a screenshot of every tab there (the README's pictures).
 """
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -225,7 +226,17 @@ def test_every_tab_in_headless_chromium(app_url):
         expect(page.locator("#batch-preview img")).to_have_count(16)
         shot("batch")
 
+        # a link reproduces a view: the tab opens with the inputs set; bad values fall back with a notice
+        page.goto(app_url + "?tab=denoise&seed=7&sampler=DDPM&steps=33&eta=0.5&num_images=99")
+        expect(page.get_by_role("tab", name="Denoising")).to_have_attribute("aria-selected", "true", timeout=30_000)
+        expect(page.locator("#den-steps input[type=number]")).to_have_value("33")
+        expect(page.locator("#link-notice")).to_contain_text("num_images must be a whole number from 1 to 8")
+        page.locator("#denoise-link-make").click()
+        expect(page.locator("#denoise-link textarea, #denoise-link input").first).to_have_value(
+            re.compile(r"\?tab=denoise&seed=7&num_images=5&sampler=DDPM&steps=33&eta=0.5&checkpoint=anime-64"))
+
         if os.path.isfile(os.path.join(ROOT, "checkpoints", "stylegan-64", "model.safetensors")):
+            page.goto(app_url)
             tab("Diffusion vs GAN")
             page.locator("#vs-ddpm input[type=checkbox]").uncheck()  # DDPM's 1000 steps are for the classroom
             page.locator("#vs-run").click()

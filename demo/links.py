@@ -1,0 +1,95 @@
+"""Links that reproduce a view: the URL query names a tab (its api name) and its inputs (the handler's
+parameter names), e.g. `/?tab=denoise&seed=7&sampler=DDIM&steps=20&eta=0`, so a teacher can send the class
+the exact view on the projector. Unknown or out-of-range values fall back to the defaults, with a notice."""
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from lab import inputs
+
+from . import common
+
+SAMPLERS = list(common.SAMPLER_NAMES)
+DETECTORS = list(common.DETECTOR_CHOICES)
+BOOL = ("bool",)
+
+# tab → its inputs in the order of the tab's handler: name → kind
+VIEWS: dict[str, dict[str, tuple]] = {
+    "generate": {"seed": ("int", 0, inputs.MAX_SEED), "num_images": ("int", 1, 64), "sampler": ("choice", SAMPLERS),
+                 "steps": ("int", 1, 1000), "eta": ("float", 0, 1), "psi": ("float", 0, 1)},
+    "forward": {"source": ("choice", ["Generated face", "Uploaded image", "Training face"]),
+                "seed": ("int", 0, inputs.MAX_SEED), "timesteps": ("text",), "T": ("int", 50, 1000),
+                "steps": ("int", 1, 100), "spacing": ("choice", ["trailing", "uniform", "linspace", "quad"])},
+    "denoise": {"seed": ("int", 0, inputs.MAX_SEED), "num_images": ("int", 1, 8), "sampler": ("choice", SAMPLERS),
+                "steps": ("int", 1, 1000), "eta": ("float", 0, 1)},
+    "compare": {"seed": ("int", 0, inputs.MAX_SEED), "steps": ("text",), "etas": ("text",), "ddpm": BOOL},
+    "interpolate": {"seed_a": ("int", 0, inputs.MAX_SEED), "seed_b": ("int", 0, inputs.MAX_SEED),
+                    "frames": ("int", 2, 16), "steps": ("int", 1, 100), "psi": ("float", 0, 1)},
+    "detect": {"seed": ("int", 0, inputs.MAX_SEED), "num_images": ("int", 1, 64), "detector": ("choice", DETECTORS)},
+    "batch": {"num_images": ("int", 1, 1000), "seed": ("int", 0, inputs.MAX_SEED), "sampler": ("choice", SAMPLERS),
+              "steps": ("int", 1, 1000), "eta": ("float", 0, 1), "afd": BOOL, "detector": ("choice", DETECTORS),
+              "psi": ("float", 0, 1)},
+    "versus": {"num_images": ("int", 1, 16), "seed": ("int", 0, inputs.MAX_SEED), "ddim_steps": ("int", 1, 1000),
+               "ddpm": BOOL, "detector": ("choice", DETECTORS)},
+}
+GLOBAL = {"checkpoint", "present", "tab", "__theme", "lang"}  # read elsewhere (or by Gradio), not per tab
+
+
+def _value(kind: tuple, raw: str, name: str):
+    if kind[0] == "int":
+        return inputs.whole(raw, name, kind[1], kind[2])
+    if kind[0] == "float":
+        return inputs.real(raw, name, kind[1], kind[2])
+    if kind[0] == "bool":
+        if raw.lower() in ("1", "true", "yes", "on"):
+            return True
+        if raw.lower() in ("0", "false", "no", "off"):
+            return False
+        raise ValueError(f"{name} must be true or false, got {raw!r}")
+    if kind[0] == "choice":
+        match = [c for c in kind[1] if c.lower() == raw.lower()]
+        if not match:
+            raise ValueError(f"{name} must be one of {', '.join(kind[1])}, got {raw!r}")
+        return match[0]
+    if len(raw) > 200:
+        raise ValueError(f"{name} is too long")
+    return raw
+
+
+def parse(query: dict[str, str]) -> tuple[str | None, dict[str, object], list[str]]:
+    """(tab or None, the inputs the query sets, one notice per value it ignored)."""
+    notices: list[str] = []
+    tab = query.get("tab")
+    if tab is None:
+        return None, {}, notices
+    if tab not in VIEWS:
+        return None, {}, [f"The link names tab {tab!r}, which does not exist (tabs: {', '.join(VIEWS)}); "
+                          f"showing the default view."]
+    values: dict[str, object] = {}
+    for name, raw in query.items():
+        if name in GLOBAL:
+            continue
+        if name not in VIEWS[tab]:
+            notices.append(f"The link's {name!r} is not an input of {tab} (its inputs: {', '.join(VIEWS[tab])}); "
+                           f"ignored.")
+            continue
+        try:
+            values[name] = _value(VIEWS[tab][name], str(raw), name)
+        except ValueError as e:
+            notices.append(f"The link's {e}; the default is used instead.")
+    return tab, values, notices
+
+
+def make(base: str, tab: str, values: dict[str, object], checkpoint: str | None = None) -> str:
+    """The link to `tab` with these input values (only the tab's own inputs are kept)."""
+    if tab not in VIEWS:
+        raise ValueError(f"unknown tab {tab!r}")
+    query = {"tab": tab}
+    for name in VIEWS[tab]:
+        if name in values and values[name] is not None:
+            v = values[name]
+            query[name] = ("true" if v else "false") if isinstance(v, bool) else \
+                (f"{v:g}" if isinstance(v, float) else str(v))
+    if checkpoint:
+        query["checkpoint"] = checkpoint
+    return f"{base.split('?')[0].split('#')[0]}?{urlencode(query)}"

@@ -1,0 +1,33 @@
+"""Links that reproduce a view: parsing a URL's query, and making one from a tab's inputs."""
+from demo import links
+
+
+def test_a_link_sets_a_tab_and_its_inputs():
+    tab, values, notices = links.parse({"tab": "denoise", "seed": "7", "sampler": "ddim", "steps": "20", "eta": "0"})
+    assert tab == "denoise" and values == {"seed": 7, "sampler": "DDIM", "steps": 20, "eta": 0.0} and not notices
+
+
+def test_unknown_or_out_of_range_values_fall_back_with_a_notice():
+    tab, values, notices = links.parse({"tab": "denoise", "seed": "-1", "steps": "2.5", "colour": "red",
+                                        "num_images": "3", "checkpoint": "anime-64"})
+    assert tab == "denoise" and values == {"num_images": 3}
+    assert any("seed must be a whole number from 0 to" in n for n in notices)
+    assert any("steps must be a whole number from 1 to 1000, got '2.5'" in n for n in notices)
+    assert any("'colour' is not an input of denoise" in n for n in notices)
+    tab, values, notices = links.parse({"tab": "nope"})
+    assert tab is None and "does not exist" in notices[0]
+    assert links.parse({}) == (None, {}, [])
+    _, values, notices = links.parse({"tab": "compare", "ddpm": "maybe", "steps": "10,20"})
+    assert values == {"steps": "10,20"} and "ddpm must be true or false" in notices[0]
+
+
+def test_make_round_trips_through_parse():
+    url = links.make("https://lab.hf.space/?tab=generate&seed=1#x", "batch",
+                     {"num_images": 100, "seed": 3, "sampler": "DDIM", "steps": 20, "eta": 0.5, "afd": True,
+                      "detector": "Best available", "psi": 1.0, "junk": 5}, checkpoint="anime-64")
+    assert url.startswith("https://lab.hf.space/?tab=batch&num_images=100&seed=3&sampler=DDIM")
+    query = dict(kv.split("=", 1) for kv in url.split("?", 1)[1].split("&"))
+    from urllib.parse import unquote_plus
+
+    tab, values, notices = links.parse({k: unquote_plus(v) for k, v in query.items()})
+    assert tab == "batch" and not notices and values["afd"] is True and values["eta"] == 0.5 and "junk" not in values
