@@ -14,6 +14,7 @@ from . import denoise as dn
 from . import detect as dt
 from . import versus as vs
 from .common import UNCHANGED
+from .i18n import T
 
 log = logging.getLogger("anime-face-lab")
 
@@ -115,18 +116,18 @@ def detect_with_progress(files_, seed, num, detector, checkpoint, progress=gr.Pr
 
 
 def psi_slider(elem_id: str) -> gr.Slider:
-    return Slider(0, 1, value=1, step=0.05, label="Truncation ψ (StyleGAN checkpoints: 1 = none, lower = "
-                  "closer to the average face)", elem_id=elem_id)
+    return Slider(0, 1, value=1, step=0.05, elem_id=elem_id,
+                  label=T("Truncation ψ (StyleGAN only: 1 = none, lower = nearer the average face)"))
 
 
-def seed_box(label: str = "Seed", value: int = 0, **kw) -> gr.Number:
-    return Number(value=value, precision=0, label=label, **kw)
+def seed_box(label=None, value: int = 0, **kw) -> gr.Number:
+    return Number(value=value, precision=0, label=label or T("Seed"), **kw)
 
 
 def run_and_stop(label: str, prefix: str) -> tuple[gr.Button, gr.Button]:
     with gr.Row():
         return (gr.Button(label, variant="primary", elem_id=f"{prefix}-run"),
-                gr.Button("Stop", variant="stop", elem_id=f"{prefix}-stop"))
+                gr.Button(T("Stop"), variant="stop", elem_id=f"{prefix}-stop"))
 
 
 def examples(rows: list[list], labels: list[str], inputs: list, outputs: list, fn) -> None:

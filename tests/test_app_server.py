@@ -226,6 +226,29 @@ def test_every_tab_in_headless_chromium(app_url):
         expect(page.locator("#batch-preview img")).to_have_count(16)
         shot("batch")
 
+        # a browser set to Traditional Chinese sees the app in it (and English stays English)
+        zh = browser.new_context(locale="zh-TW", viewport={"width": 1280, "height": 800}).new_page()
+        zh.goto(app_url)
+        expect(zh.get_by_role("tab", name="去噪過程")).to_be_visible(timeout=30_000)
+        expect(zh.get_by_role("tab", name="前向過程")).to_be_visible()
+        expect(zh.locator("#gen-run")).to_have_text("生成")
+        if shots:
+            zh.screenshot(path=os.path.join(shots, "app_generate_zh-TW.png"), full_page=True)
+        zh.close()
+        expect(page.get_by_role("tab", name="Denoising")).to_be_visible()
+
+        # the projector view: light theme, large type, the main output on screen without scrolling at 1280x800
+        wall = browser.new_context(viewport={"width": 1280, "height": 800}, color_scheme="dark").new_page()
+        wall.goto(app_url + "?present=1")
+        expect(wall.locator("body.present")).to_have_count(1, timeout=30_000)
+        expect(wall.locator("#gen-gallery img")).to_have_count(8, timeout=30_000)
+        box = wall.locator("#gen-gallery").bounding_box()
+        assert box["y"] >= 0 and box["y"] + box["height"] <= 800, box
+        assert wall.evaluate("document.body.classList.contains('dark')") is False
+        if shots:
+            wall.screenshot(path=os.path.join(shots, "app_present.png"))
+        wall.close()
+
         # a link reproduces a view: the tab opens with the inputs set; bad values fall back with a notice
         page.goto(app_url + "?tab=denoise&seed=7&sampler=DDPM&steps=33&eta=0.5&num_images=99")
         expect(page.get_by_role("tab", name="Denoising")).to_have_attribute("aria-selected", "true", timeout=30_000)

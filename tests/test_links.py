@@ -31,3 +31,15 @@ def test_make_round_trips_through_parse():
 
     tab, values, notices = links.parse({k: unquote_plus(v) for k, v in query.items()})
     assert tab == "batch" and not notices and values["afd"] is True and values["eta"] == 0.5 and "junk" not in values
+
+
+def test_every_label_has_both_languages():
+    from demo.i18n import I18N, T, ZH_TW
+
+    en, zh = I18N.translations_dict["en"], I18N.translations_dict["zh-TW"]
+    assert en.keys() == zh.keys() and len(en) == len(ZH_TW)
+    assert all(v and v != en[k] for k, v in zh.items() if not en[k].startswith(("DDIM", "eta"))), "untranslated"
+    import pytest
+
+    with pytest.raises(KeyError, match="no zh-TW translation"):
+        T("A label nobody translated")
