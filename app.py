@@ -26,7 +26,7 @@ from demo import generate as gen  # noqa: E402
 from demo import interpolate as itp  # noqa: E402
 from demo import limits  # noqa: E402
 from demo import links  # noqa: E402
-from demo.i18n import I18N, T  # noqa: E402
+from demo.i18n import I18N, T, both  # noqa: E402
 from demo import versus as vs  # noqa: E402
 from demo.ui import (Number, Slider, as_gr_error, batch_with_progress, compare_with_progress,  # noqa: E402, F401
                      denoise_with_scrubber, detect_with_progress, examples, expected_line, psi_slider, run_and_stop,
@@ -48,6 +48,9 @@ PRESENT_JS = """() => {
   document.body.classList.add('present');
 }"""
 PRESENT_CSS = """
+.expected { font-size: 0.8rem; opacity: 0.85; }
+/* on a phone, tables scroll sideways instead of wrapping one digit per line */
+.prose table { display: block; overflow-x: auto; white-space: nowrap; }
 body.present .gradio-container { max-width: 100% !important; }
 body.present .prose, body.present label, body.present button, body.present [role=tab] { font-size: 1.3rem !important; }
 body.present img { image-rendering: pixelated; }
@@ -102,6 +105,9 @@ def build(cache_ttl: float = 600) -> gr.Blocks:
             limits.calibrate(default)
         first_images = gen.generate(0, 8, "DPM-Solver++", 10, 0.0, checkpoints[0])[0]  # faces on first load
     ex = limits.expected
+
+    def zx(images: int, evaluations: int) -> str:
+        return limits.expected(images, evaluations, "zh")
     sweep = (max(1, int(min(60, cache_ttl / 2))), max(1, int(cache_ttl)))
     with gr.Blocks(title="Anime Face Diffusion Lab", delete_cache=sweep) as app:
         gr.Markdown("# Anime Face Diffusion Lab")
@@ -125,13 +131,14 @@ def build(cache_ttl: float = 600) -> gr.Blocks:
                                                  label=T("Checkpoint (used by every tab; two-sample score: 0.5 = like real faces)"))
                         psi = psi_slider("gen-psi")
                         button = gr.Button(T("Generate"), variant="primary", elem_id="gen-run")
-                        expected_line(f"Here: 8 images at DPM-Solver++ 10 steps take {ex(8, 10)}; "
-                                      f"DDPM {ex(1, 1000)} per image.")
+                        expected_line(both(f"Here: 8 images at DPM-Solver++ 10 steps take {ex(8, 10)}; "
+                                           f"DDPM {ex(1, 1000)} per image.",
+                                           f"本機：8 張圖、DPM-Solver++ 10 步{zx(8, 10)}；DDPM 每張{zx(1, 1000)}。"))
                     with gr.Column(scale=2):
                         gallery = gr.Gallery(value=first_images or None, label=T("Generated faces (download: the gallery's buttons)"),
                                              columns=4, height="auto", format="png",
                                              elem_id="gen-gallery")
-                        info = gr.Markdown("Seeds 0–7, DPM-Solver++ 10 steps: press Generate for your own."
+                        info = gr.Markdown(T("Seeds 0–7, DPM-Solver++ 10 steps: press Generate for your own.")
                                            if first_images else "", elem_id="gen-info")
                 gen_inputs = [seed, num, sampler, steps, eta, checkpoint, randomize, psi]
                 views["generate"] = [seed, num, sampler, steps, eta, psi]
@@ -161,7 +168,7 @@ def build(cache_ttl: float = 600) -> gr.Blocks:
                         f_spacing = gr.Radio(list(fw.SPACINGS), value="trailing", label=T("Spacing of the sampler's steps"))
                         f_run = gr.Button(T("Show"), variant="primary", elem_id="fw-run")
                     with gr.Column(scale=2):
-                        f_grid = gr.Image(label=T("q(x_t | x_0): schedules down, t across, the same ε"), format="png",
+                        f_grid = gr.Image(show_label=False, format="png",  # labelled on the image
                                           elem_id="fw-grid")
                         f_info = gr.Markdown(elem_id="fw-info")
                         f_plot = gr.Image(label=T("The schedules"), format="png", elem_id="fw-plot")
@@ -180,7 +187,8 @@ def build(cache_ttl: float = 600) -> gr.Blocks:
                                          elem_id="den-steps")
                         d_eta = Slider(0, 1, value=0, step=0.05, label=T("eta (DDIM)"))
                         d_run, d_stop = run_and_stop(T("Denoise"), "den")
-                        expected_line(f"Here: 5 images, DDIM 50 steps: {ex(5, 50)}.")
+                        expected_line(both(f"Here: 5 images, DDIM 50 steps: {ex(5, 50)}.",
+                                           f"本機：5 張圖、DDIM 50 步{zx(5, 50)}。"))
                     with gr.Column(scale=2):
                         d_live = gr.Image(show_label=False, format="png", elem_id="den-live")  # labelled on the image
                         d_scrub = gr.Slider(0, 1, value=0, step=1, visible=False, elem_id="den-scrub",
@@ -210,8 +218,10 @@ def build(cache_ttl: float = 600) -> gr.Blocks:
                     c_etas = gr.Textbox(value="0,0.5,1", label=T("eta values (comma-separated)"))
                     c_ddpm = gr.Checkbox(value=L.ddpm_by_default, label=T("Add DDPM (1000 steps: slow)"), elem_id="cmp-ddpm")
                 c_run, c_stop = run_and_stop(T("Compare"), "cmp")
-                expected_line(f"Here: the default 12 cells take {ex(1, 540)} (one image at a time); DDPM adds "
-                              f"{ex(1, 1000)}. At most {L.max_compare_evaluations:,} network evaluations per run.")
+                expected_line(both(f"Here: the default 12 cells take {ex(1, 540)} (one image at a time); DDPM adds "
+                                   f"{ex(1, 1000)}. At most {L.max_compare_evaluations:,} network evaluations per run.",
+                                   f"本機：預設的 12 格{zx(1, 540)}（一次一張）；加入 DDPM 再{zx(1, 1000)}。"
+                                   f"每次最多 {L.max_compare_evaluations:,} 次網路運算。"))
                 c_grid = gr.Image(show_label=False, format="png", elem_id="cmp-grid")  # labels are on the image
                 c_table = gr.Markdown(elem_id="cmp-table")
                 with gr.Row():
@@ -242,7 +252,8 @@ def build(cache_ttl: float = 600) -> gr.Blocks:
                     i_steps = Slider(1, itp.MAX_STEPS, value=20, step=1, label=T("DDIM steps"))
                     i_psi = psi_slider("itp-psi")
                 i_run, i_stop = run_and_stop(T("Interpolate"), "itp")
-                expected_line(f"Here: 8 frames at 20 steps, both strips: {ex(16, 20)}.")
+                expected_line(both(f"Here: 8 frames at 20 steps, both strips: {ex(16, 20)}.",
+                                   f"本機：8 個影格、20 步，兩條都算{zx(16, 20)}。"))
                 i_slerp = gr.Image(label=T("Spherical (slerp)"), format="png", elem_id="itp-slerp")
                 i_lerp = gr.Image(label=T("Linear, for comparison"), format="png")
                 i_gif = gr.File(label=T("Slerp animation (GIF)"), elem_id="itp-gif")
@@ -272,7 +283,8 @@ def build(cache_ttl: float = 600) -> gr.Blocks:
                         a_num = Slider(1, dt.MAX_GENERATED, value=16, step=1, label=T("Generated images"), elem_id="afd-num")
                         a_detector = gr.Dropdown(list(common.DETECTOR_CHOICES), value="Best available", label=T("Detector"))
                         a_run, a_stop = run_and_stop(T("Detect"), "afd")
-                        expected_line(f"Here: 16 generated faces (DPM-Solver++ 20) take {ex(16, 20)}.")
+                        expected_line(both(f"Here: 16 generated faces (DPM-Solver++ 20) take {ex(16, 20)}.",
+                                           f"本機：生成 16 張人臉（DPM-Solver++ 20）{zx(16, 20)}。"))
                     with gr.Column(scale=2):
                         a_info = gr.Markdown(elem_id="afd-info")
                         a_gallery = gr.Gallery(label=T("Detected faces"), columns=4, height="auto", format="png",
@@ -303,8 +315,10 @@ def build(cache_ttl: float = 600) -> gr.Blocks:
                         b_detector = gr.Dropdown(list(common.DETECTOR_CHOICES), value="Best available", label=T("Detector"))
                         b_psi = psi_slider("batch-psi")
                         b_run, b_stop = run_and_stop(T("Generate batch"), "batch")
-                        expected_line(f"Here: 100 images at DPM-Solver++ 20 take {ex(100, 20)}; 1000 take "
-                                      f"{ex(1000, 20)}. Stop ends it at once (no partial zip).")
+                        expected_line(both(f"Here: 100 images at DPM-Solver++ 20 take {ex(100, 20)}; 1000 take "
+                                           f"{ex(1000, 20)}. Stop ends it at once (no partial zip).",
+                                           f"本機：DPM-Solver++ 20 步，100 張{zx(100, 20)}、1000 張{zx(1000, 20)}。"
+                                           f"按「停止」立即結束（不留下不完整的壓縮檔）。"))
                     with gr.Column(scale=2):
                         b_zip = gr.File(label=T("Zip of 1.jpg … N.jpg"), elem_id="batch-zip")
                         b_info = gr.Markdown(elem_id="batch-info")
@@ -334,7 +348,8 @@ def build(cache_ttl: float = 600) -> gr.Blocks:
                                          elem_id="vs-ddpm")
                     v_detector = gr.Dropdown(list(common.DETECTOR_CHOICES), value="Best available", label=T("Detector"))
                 v_run, v_stop = run_and_stop(T("Compare"), "vs")
-                expected_line(f"Here: 4 images with DDIM 20 take {ex(4, 20)}; DDPM adds {ex(4, 1000)}.")
+                expected_line(both(f"Here: 4 images with DDIM 20 take {ex(4, 20)}; DDPM adds {ex(4, 1000)}.",
+                                   f"本機：4 張圖、DDIM 20 步{zx(4, 20)}；加入 DDPM 再{zx(4, 1000)}。"))
                 v_grid = gr.Image(label=T("A row per method"), format="png", elem_id="vs-grid")
                 v_table = gr.Markdown(elem_id="vs-table")
                 v_inputs = [v_num, v_seed, v_steps, v_ddpm, v_detector]

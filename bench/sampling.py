@@ -139,7 +139,7 @@ def main() -> None:
     try:
         ref = reference_model(cfg.base_channels, cfg.channel_mults, size, args.ref_steps)
     except ImportError:
-        print("\n(denoising-diffusion-pytorch is not installed: `pip install -r requirements.txt`)")
+        print("\n(denoising-diffusion-pytorch is not installed: `pip install -r requirements-dev.txt`)")
         return
     ref_flops = forward_flops(lambda x, t: ref.model(x, t), size)
     print(f"\ndenoising-diffusion-pytorch Unet(dim={cfg.base_channels}, dim_mults={cfg.channel_mults}): "

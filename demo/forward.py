@@ -20,7 +20,7 @@ SOURCES = ("Generated face", "Uploaded image", "Training face")
 SPACINGS = ("trailing", "uniform", "linspace", "quad")
 EXPLANATION = (
     "The forward process adds Gaussian noise in closed form: x_t = √ᾱ_t · x_0 + √(1 − ᾱ_t) · ε. Each row uses "
-    "the same ε, so only the schedule differs. The linear schedule (DDPM) destroys the face early: by t ≈ 300 "
+    "the same ε, so only the schedule differs. The linear schedule (DDPM) destroys the face early: by t ≈ 500 "
     "little is left, so many steps are spent on almost pure noise. The cosine schedule (Nichol & Dhariwal) keeps "
     "ᾱ near 1 longer and spends its steps more evenly in log-SNR; sigmoid is similar, flatter at both ends. "
     "The dots show the timesteps a sampler with S steps visits under the chosen spacing: 'trailing' starts at "

@@ -47,6 +47,8 @@ ZH_TW: dict[str, str] = {
     "Detected faces": "偵測到的人臉", "Zip of 1.jpg … N.jpg": "1.jpg … N.jpg 的壓縮檔",
     "The first images": "前幾張圖片", "A row per method": "每種方法一列", "Link (send it to the class)": "連結（傳給全班）",
     # texts
+    "Seeds 0–7, DPM-Solver++ 10 steps: press Generate for your own.":
+        "種子 0–7，DPM-Solver++ 10 步：按「生成」產生你自己的。",
     "Shared Space: some limits apply; each tab says what a run costs here.":
         "共用的 Space：有些用量限制；每個分頁都會說明在這台機器上執行所需的時間。",
     "Anime faces from random numbers with a diffusion model (NTU ML2023 HW6), on the CPU.":
@@ -79,6 +81,15 @@ def T(english: str):
     if english not in ZH_TW:
         raise KeyError(f"no zh-TW translation for {english!r}: add it to demo/i18n.py")
     return I18N(_key(english))
+
+
+def both(english: str, chinese: str):
+    """A label computed at start-up (it carries measured numbers), registered in both languages."""
+    key = _key(english)
+    I18N.translations["en"][key] = english
+    for locale in ("zh-TW", "zh-Hant"):
+        I18N.translations[locale][key] = chinese
+    return I18N(key)
 
 
 I18N = gr.I18n(en={_key(e): e for e in ZH_TW}, **{"zh-TW": {_key(e): z for e, z in ZH_TW.items()},

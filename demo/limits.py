@@ -86,11 +86,14 @@ def calibrate(model) -> float:
     return _MS_PER_IMAGE_EVALUATION["ms"]
 
 
-def expected(images: int, evaluations: int) -> str:
-    """'about 2 s' for a job of images × evaluations, from the calibration (empty before it)."""
+def expected(images: int, evaluations: int, language: str = "en") -> str:
+    """'about 2 s' ("zh": '約 2 秒') for a job of images × evaluations, from the calibration (empty before it)."""
     ms = _MS_PER_IMAGE_EVALUATION.get("ms")
     if ms is None:
         return ""
     seconds = images * evaluations * ms / 1e3
-    return f"about {seconds:.1f} s" if seconds < 10 else f"about {seconds:.0f} s" if seconds < 120 else \
-        f"about {seconds / 60:.0f} min"
+    value, unit = ((f"{seconds:.1f}", "s") if seconds < 10 else (f"{seconds:.0f}", "s") if seconds < 120
+                   else (f"{seconds / 60:.0f}", "min"))
+    if language == "zh":
+        return f"約 {value} {'秒' if unit == 's' else '分鐘'}"
+    return f"about {value} {unit}"

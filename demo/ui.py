@@ -15,6 +15,7 @@ from . import detect as dt
 from . import versus as vs
 from .common import UNCHANGED
 from .i18n import T
+from .messages import translate
 
 log = logging.getLogger("anime-face-lab")
 
@@ -45,37 +46,53 @@ def _unchanged_to_skip(value):
     return value
 
 
-def _message(e: Exception) -> gr.Error:
+def _message(e: Exception, accept_language: str | None = None) -> gr.Error:
     if isinstance(e, ValueError):
-        return gr.Error(str(e))
+        return gr.Error(translate(str(e), accept_language))
     log.exception("handler failed")  # the traceback goes to the server log, not to the visitor
-    return gr.Error(f"Something went wrong on the server ({type(e).__name__}); nothing was changed and the app "
-                    f"is still running: try again, or with other settings.")
+    return gr.Error(translate(f"Something went wrong on the server ({type(e).__name__}); nothing was changed and "
+                              f"the app is still running: try again, or with other settings.", accept_language))
+
+
+def _split_request(args: tuple) -> tuple[tuple, str | None]:
+    """The handler's own arguments, and the visitor's Accept-Language from the gr.Request Gradio appended."""
+    if args and isinstance(args[-1], gr.Request):
+        request = args[-1]
+        return args[:-1], (request.headers.get("accept-language") if request.headers is not None else None)
+    return args, None
 
 
 def as_gr_error(fn):
-    """A handler for Gradio: ValueErrors become the visitor's message, any other exception a short one (its
-    traceback logged), UNCHANGED outputs become gr.skip(); the app keeps serving. functools.wraps keeps the
-    signature visible, so Gradio still finds a gr.Progress parameter."""
+    """A handler for Gradio: ValueErrors become the visitor's message (in Chinese for a Chinese browser), any
+    other exception a short one (its traceback logged), UNCHANGED outputs become gr.skip(); the app keeps
+    serving. The signature Gradio sees is fn's plus a trailing gr.Request, so a gr.Progress parameter is still
+    found and the visitor's language arrives as the last argument."""
     if inspect.isgeneratorfunction(fn):
         @functools.wraps(fn)
         def wrapped(*args, **kwargs):
+            args, lang = _split_request(args)
             try:
                 for value in fn(*args, **kwargs):
                     yield _unchanged_to_skip(value)
             except gr.Error:
                 raise
             except Exception as e:  # noqa: BLE001 (every failure becomes a message; GeneratorExit is not one)
-                raise _message(e) from None
+                raise _message(e, lang) from None
     else:
         @functools.wraps(fn)
         def wrapped(*args, **kwargs):
+            args, lang = _split_request(args)
             try:
                 return _unchanged_to_skip(fn(*args, **kwargs))
             except gr.Error:
                 raise
             except Exception as e:  # noqa: BLE001
-                raise _message(e) from None
+                raise _message(e, lang) from None
+    params = list(inspect.signature(fn).parameters.values())
+    request = inspect.Parameter("request", inspect.Parameter.POSITIONAL_OR_KEYWORD, default=None,
+                                annotation=gr.Request)
+    wrapped.__signature__ = inspect.Signature(params + [request])
+    wrapped.__annotations__ = {"request": gr.Request}  # what Gradio reads its special parameters' types from
     return wrapped
 
 
@@ -137,5 +154,6 @@ def examples(rows: list[list], labels: list[str], inputs: list, outputs: list, f
                 api_visibility="private", example_labels=labels)
 
 
-def expected_line(text: str) -> None:
-    gr.Markdown(f"<small>{text}</small>" if text else "", elem_classes=["expected"])
+def expected_line(text) -> None:
+    """What a tab's defaults cost on this machine (small type: the `expected` class in app.py's CSS)."""
+    gr.Markdown(text, elem_classes=["expected"])

@@ -142,11 +142,14 @@ def main() -> int:
         Image.new("RGB", (64, 64), (200, 100, 50)).save(buf, "PNG")
         with zipfile.ZipFile(crc, "w", zipfile.ZIP_STORED) as zf:
             zf.writestr("a.png", buf.getvalue())
-        raw = bytearray(open(crc, "rb").read())
+        with open(crc, "rb") as f:
+            raw = bytearray(f.read())
         raw[raw.find(buf.getvalue()[60:80])] ^= 0xFF
-        open(crc, "wb").write(bytes(raw))
+        with open(crc, "wb") as f:
+            f.write(bytes(raw))
         text = os.path.join(work, "notes.jpg")
-        open(text, "w").write("not an image")
+        with open(text, "w") as f:
+            f.write("not an image")
         t0 = time.time()
         for path, message in ((bombs, "is 12000x12000 pixels; images may have at most"),
                               (big, "megapixels; images may have at most"),

@@ -124,13 +124,13 @@ def test_bad_inputs_are_errors_and_the_app_keeps_serving(client, tmp_path):
     assert "seeds 1–1" in info
 
 
-def raw_call(url: str, api: str, data_json: str) -> str:
+def raw_call(url: str, api: str, data_json: str, language: str = "en-US") -> str:
     """POST a request body as raw JSON text (NaN and Infinity, which no JSON library sends) and read the
     event stream of its result."""
     import json
 
     req = urllib.request.Request(f"{url}gradio_api/call/{api}", data=f'{{"data": {data_json}}}'.encode(),
-                                 headers={"Content-Type": "application/json"})
+                                 headers={"Content-Type": "application/json", "Accept-Language": language})
     event_id = json.load(urllib.request.urlopen(req, timeout=30))["event_id"]
     with urllib.request.urlopen(f"{url}gradio_api/call/{api}/{event_id}", timeout=60) as r:
         return r.read().decode()
@@ -142,6 +142,12 @@ def test_nan_and_infinity_sent_as_raw_json_get_a_sentence(app_url):
         assert "event: error" in body and "seed must be a whole number from 0 to" in body, body[-500:]
     body = raw_call(app_url, "generate", '[0, 1, "DDIM", NaN, 0.0, "anime-64", false, 1.0]')
     assert "steps must be a whole number from 1 to 1000, got nan" in body, body[-500:]
+    # a Chinese browser gets the message in Chinese
+    body = raw_call(app_url, "generate", '[0, 1, "DDIM", 0, 0.0, "anime-64", false, 1.0]', "zh-TW,zh;q=0.9")
+    import json
+
+    data = [json.loads(line[len("data: "):]) for line in body.splitlines() if line.startswith("data: ")]
+    assert "步數必須是 1 到 1000 之間的整數，收到的是 0" in json.dumps(data, ensure_ascii=False), body[-500:]
 
 
 @pytest.mark.skipif(not os.path.exists(CHROMIUM) and not os.environ.get("CI"),

@@ -28,7 +28,8 @@ def test_checkpoint_errors_are_one_sentence(tmp_path):
     ck = str(tmp_path / "ck")
     save_checkpoint(ck, UNet(TINY), TINY, "linear", 100, "eps")
     weights = os.path.join(ck, "model.safetensors")
-    data = open(weights, "rb").read()
+    with open(weights, "rb") as f:
+        data = f.read()
     open(weights, "wb").write(data[: len(data) // 2])
     with pytest.raises(CheckpointError, match="truncated or not a safetensors file"):
         load_checkpoint(ck)
@@ -38,7 +39,8 @@ def test_checkpoint_errors_are_one_sentence(tmp_path):
     # weights of another architecture
     other = UNetConfig(image_size=16, base_channels=8, channel_mults=(1, 2, 2), attention_resolutions=(), norm_groups=4)
     save_checkpoint(ck, UNet(other), other, "linear", 100, "eps")
-    cfg = json.load(open(os.path.join(ck, "config.json")))
+    with open(os.path.join(ck, "config.json")) as f:
+        cfg = json.load(f)
     cfg["unet"] = TINY.to_dict()
     json.dump(cfg, open(os.path.join(ck, "config.json"), "w"))
     with pytest.raises(CheckpointError, match="does not match the UNet"):

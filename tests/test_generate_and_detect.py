@@ -122,7 +122,8 @@ def test_accelerate_two_cpu_processes(tmp_path):
     assert "2 process(es)" in res.stdout
     import json
 
-    cfg = json.load(open(os.path.join(out, "config.json")))
+    with open(os.path.join(out, "config.json")) as f:
+        cfg = json.load(f)
     assert cfg["steps_trained"] == 3 and cfg["images_seen"] == 3 * 4 * 2
 
 
@@ -142,7 +143,13 @@ def test_ctrl_c_saves_before_exiting(tmp_path, signame):
                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))  # as a background job
     log = os.path.join(out, "log.jsonl")
     deadline = time.time() + 120
-    while time.time() < deadline and not (os.path.exists(log) and len(open(log).readlines()) >= 3):
+    def rows() -> int:
+        if not os.path.exists(log):
+            return 0
+        with open(log) as f:
+            return len(f.readlines())
+
+    while time.time() < deadline and rows() < 3:
         time.sleep(0.2)
     proc.send_signal(getattr(signal, signame))
     _, err = proc.communicate(timeout=60)

@@ -34,12 +34,47 @@ def test_make_round_trips_through_parse():
 
 
 def test_every_label_has_both_languages():
-    from demo.i18n import I18N, T, ZH_TW
+    from demo.i18n import I18N, T, ZH_TW, _key, both
 
+    both("Here: 3 images take about 1 s.", "本機：3 張圖約 1 秒。")  # a line with measured numbers, made at start-up
     en, zh = I18N.translations_dict["en"], I18N.translations_dict["zh-TW"]
-    assert en.keys() == zh.keys() and len(en) == len(ZH_TW)
+    assert en.keys() == zh.keys() and {_key(e) for e in ZH_TW} <= en.keys()
+    assert zh[_key("Here: 3 images take about 1 s.")] == "本機：3 張圖約 1 秒。"
     assert all(v and v != en[k] for k, v in zh.items() if not en[k].startswith(("DDIM", "eta"))), "untranslated"
     import pytest
 
     with pytest.raises(KeyError, match="no zh-TW translation"):
         T("A label nobody translated")
+
+
+def test_messages_reach_a_chinese_browser_in_chinese():
+    from demo.messages import translate
+
+    zh = "zh-TW,zh;q=0.9,en;q=0.8"
+    assert translate("steps must be a whole number from 1 to 1000, got 0", zh) == "步數必須是 1 到 1000 之間的整數，收到的是 0"
+    assert translate("number of images must be a whole number from 1 to 64, got 100", zh).startswith("圖片數量必須是 1 到 64")
+    assert translate("notes.png is not a readable image: upload .jpg/.png/.webp/.bmp images or a .zip of them",
+                     zh).startswith("notes.png 不是可讀取的圖片")
+    assert translate("steps must be a whole number from 1 to 1000, got 0", "en-US,en") == \
+        "steps must be a whole number from 1 to 1000, got 0"
+    assert translate("a message nobody patterned", zh) == "a message nobody patterned"
+
+
+def test_the_wrapper_answers_in_the_visitors_language():
+    import gradio as gr
+    import pytest
+
+    from demo.ui import as_gr_error
+
+    def handler(steps, progress=gr.Progress()):
+        raise ValueError(f"steps must be a whole number from 1 to 1000, got {steps}")
+
+    wrapped = as_gr_error(handler)
+    import inspect
+
+    assert list(inspect.signature(wrapped).parameters) == ["steps", "progress", "request"]
+    request = gr.Request(headers={"accept-language": "zh-TW"})
+    with pytest.raises(gr.Error, match="步數必須是 1 到 1000 之間的整數，收到的是 0"):
+        wrapped(0, None, request)
+    with pytest.raises(gr.Error, match="steps must be a whole number"):
+        wrapped(0)

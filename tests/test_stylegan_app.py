@@ -74,7 +74,8 @@ def test_train_gan_resumes_exactly(tmp_path):
 
     wa, wb = load_file(os.path.join(a, "model.safetensors")), load_file(os.path.join(b, "model.safetensors"))
     assert all(torch.equal(wa[k], wb[k]) for k in wa)
-    cfg = json.load(open(os.path.join(a, "config.json")))
+    with open(os.path.join(a, "config.json")) as f:
+        cfg = json.load(f)
     assert cfg["model"] == "stylegan" and cfg["steps_trained"] == 4 and cfg["weights"] == "EMA"
     assert os.path.isfile(os.path.join(a, "loss.png")) and os.listdir(os.path.join(a, "samples"))
     assert isinstance(load_checkpoint(a), LoadedGAN)

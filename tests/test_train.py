@@ -30,7 +30,8 @@ def test_resume_continues_exactly(tmp_path, faces):
     sa = load_file(os.path.join(straight, "training_state", "state.safetensors"))
     sb = load_file(os.path.join(split, "training_state", "state.safetensors"))
     assert all((sa[k] == sb[k]).all() for k in sa if k.startswith(("model.", "opt.")))
-    cfg = json.load(open(os.path.join(split, "config.json")))
+    with open(os.path.join(split, "config.json")) as f:
+        cfg = json.load(f)
     assert cfg["steps_trained"] == 6 and cfg["weights"] == "EMA" and cfg["prediction"] == "v"
     rows = [json.loads(r) for r in open(os.path.join(split, "log.jsonl"))]
     assert [r["step"] for r in rows] == [1, 2, 3, 4, 5, 6]
