@@ -11,29 +11,34 @@ import math
 MAX_SEED = 2**31 - 1  # seeds are shown in number boxes and URLs: keep them JavaScript-safe and short
 
 
-def whole(value, name: str, low: int, high: int) -> int:
-    """value as an int in [low, high]."""
+def _finite(value, message: str) -> float:
+    """value as a finite float (not a bool, not None), else ValueError(message)."""
     if isinstance(value, bool) or value is None:
-        raise ValueError(f"{name} must be a whole number from {low} to {high}, got {value!r}")
+        raise ValueError(message)
     try:
         number = float(value)
     except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a whole number from {low} to {high}, got {value!r}") from None
-    if not math.isfinite(number) or number != int(number) or not low <= int(number) <= high:
-        raise ValueError(f"{name} must be a whole number from {low} to {high}, got {value!r}")
+        raise ValueError(message) from None
+    if not math.isfinite(number):
+        raise ValueError(message)
+    return number
+
+
+def whole(value, name: str, low: int, high: int) -> int:
+    """value as an int in [low, high]."""
+    message = f"{name} must be a whole number from {low} to {high}, got {value!r}"
+    number = _finite(value, message)
+    if number != int(number) or not low <= int(number) <= high:
+        raise ValueError(message)
     return int(number)
 
 
 def real(value, name: str, low: float, high: float) -> float:
     """value as a float in [low, high]."""
-    if isinstance(value, bool) or value is None:
-        raise ValueError(f"{name} must be a number from {low:g} to {high:g}, got {value!r}")
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a number from {low:g} to {high:g}, got {value!r}") from None
-    if not math.isfinite(number) or not low <= number <= high:
-        raise ValueError(f"{name} must be a number from {low:g} to {high:g}, got {value!r}")
+    message = f"{name} must be a number from {low:g} to {high:g}, got {value!r}"
+    number = _finite(value, message)
+    if not low <= number <= high:
+        raise ValueError(message)
     return number
 
 
