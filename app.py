@@ -29,8 +29,8 @@ from demo import links  # noqa: E402
 from demo.i18n import I18N, T, both  # noqa: E402
 from demo import versus as vs  # noqa: E402
 from demo.ui import (Number, Slider, as_gr_error, batch_with_progress, compare_with_progress,  # noqa: E402, F401
-                     denoise_with_scrubber, detect_with_progress, examples, expected_line, psi_slider, run_and_stop,
-                     seed_box, show_kept_frame, versus_with_progress)
+                     checkpoint_choices, denoise_with_scrubber, detect_with_progress, examples, expected_line,
+                     psi_slider, run_and_stop, seed_box, show_kept_frame, versus_with_progress)
 from lab import uploads  # noqa: E402
 from lab.registry import REGISTRY  # noqa: E402
 
@@ -51,6 +51,14 @@ PRESENT_CSS = """
 .expected { font-size: 0.8rem; opacity: 0.85; }
 /* on a phone, tables scroll sideways instead of wrapping one digit per line */
 .prose table { display: block; overflow-x: auto; white-space: nowrap; }
+/* galleries: the first row starts below the label badge instead of under it, and no empty box below the rows */
+.gallery-container .grid-container { padding-top: 34px !important; }
+.gallery-container .grid-wrap.fixed-height { min-height: 0 !important; max-height: none !important; }
+/* … and on a phone a gallery's columns shrink to the screen (Gradio keeps them at least 100 px: the last is cut) */
+@media (max-width: 640px) {
+  .grid-container { grid-template-columns: repeat(var(--grid-cols), minmax(0, 1fr)) !important;
+                    grid-auto-rows: auto !important; }
+}
 body.present .gradio-container { max-width: 100% !important; }
 body.present .prose, body.present label, body.present button, body.present [role=tab] { font-size: 1.3rem !important; }
 body.present img { image-rendering: pixelated; }
@@ -75,23 +83,6 @@ def link_controls(tab_id: str, comps: list, checkpoint, page_url) -> None:
 
     button.click(make, comps + [checkpoint, page_url], box, api_visibility="private",
                  js="(...args) => [...args.slice(0, -1), window.location.href]")
-
-
-def apply_link(request: gr.Request):
-    """On page load: the tab and inputs the URL's query names (see demo/links.py), and a notice for what it
-    had to ignore."""
-    query = dict(request.query_params) if request else {}
-    tab, values, notices = links.parse(query)
-    checkpoint = query.get("checkpoint")
-    if checkpoint is not None and checkpoint not in REGISTRY.names():
-        notices.append(f"The link's checkpoint {checkpoint!r} is not here (checkpoints: "
-                       f"{', '.join(REGISTRY.names())}); the default is used instead.")
-        checkpoint = None
-    updates = []
-    for tab_id, names in links.VIEWS.items():
-        updates += [values[n] if tab_id == tab and n in values else gr.skip() for n in names]
-    return ([gr.Tabs(selected=tab) if tab else gr.skip(), "\n\n".join(f"**Note:** {n}" for n in notices),
-             checkpoint if checkpoint else gr.skip()] + updates)
 
 
 def build(cache_ttl: float = 600) -> gr.Blocks:
@@ -127,8 +118,9 @@ def build(cache_ttl: float = 600) -> gr.Blocks:
                         sampler = gr.Radio(SAMPLERS, value="DPM-Solver++", label=T("Sampler"))
                         steps = Slider(1, 1000, value=10, step=1, label=T("Steps (DDPM always uses all 1000)"))
                         eta = Slider(0, 1, value=0, step=0.05, label=T("eta (DDIM: 0 deterministic, 1 like DDPM)"))
-                        checkpoint = gr.Dropdown(REGISTRY.choices(), value=checkpoints[0] if checkpoints else None,
-                                                 label=T("Checkpoint (used by every tab; two-sample score: 0.5 = like real faces)"))
+                        checkpoint = gr.Dropdown(checkpoint_choices(), value=checkpoints[0] if checkpoints else None,
+                                                 label=T("Checkpoint (used by every tab; two-sample score: 0.5 = like real faces)"),
+                                                 elem_id="checkpoint")
                         psi = psi_slider("gen-psi")
                         button = gr.Button(T("Generate"), variant="primary", elem_id="gen-run")
                         expected_line(both(f"Here: 8 images at DPM-Solver++ 10 steps take {ex(8, 10)}; "
@@ -362,7 +354,7 @@ def build(cache_ttl: float = 600) -> gr.Blocks:
                              ["4 seeds · DDIM 20", "4 seeds from 40 · DDIM 10"], v_inputs,
                              [v_grid, v_table], versus_with_progress)
                 v_stop.click(None, None, None, cancels=[v_event])
-        app.load(apply_link, None, [tabs, notice, checkpoint] + [c for comps in views.values() for c in comps],
+        app.load(links.apply_link, None, [tabs, notice, checkpoint] + [c for comps in views.values() for c in comps],
                  api_visibility="private")
     return app
 

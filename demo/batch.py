@@ -21,6 +21,7 @@ from lab.registry import REGISTRY
 
 from . import files, limits
 from .common import DEFAULT_CHECKPOINT, UNCHANGED, describe, get_detector, last, sampler_name
+from .messages import tr
 
 MAX_IMAGES = 1000
 BATCH_SIZE = 32
@@ -46,15 +47,16 @@ def batch_stream(num_images: int = 1000, seed: int = 0, sampler: str = "DPM-Solv
     t0, done, names, preview, found = time.perf_counter(), 0, [], [], 0
     finished = False
     if progress:
-        progress(0.0, f"generating {n} images …")
+        progress(0.0, tr(f"generating {n} images …", f"正在生成 {n} 張圖 …"))
     try:
         for chunk, images in write_images(model, n, folder, name, steps, eta, seed, BATCH_SIZE, psi, ticks=True):
             deadline.check()
             if images is None:  # one network evaluation of this chunk done
                 done += 1
                 if progress:
-                    progress(done / total, f"{len(names)}/{n} images written, step {done}/{total}")
-                yield UNCHANGED, f"Generating: {len(names)}/{n} images written …", UNCHANGED
+                    progress(done / total, tr(f"{len(names)}/{n} images written, step {done}/{total}",
+                                              f"已寫入 {len(names)}/{n} 張，第 {done}/{total} 步"))
+                yield UNCHANGED, writing(len(names), n), UNCHANGED
                 continue
             names += chunk
             preview += list(images[:PREVIEW - len(preview)])
@@ -65,8 +67,8 @@ def batch_stream(num_images: int = 1000, seed: int = 0, sampler: str = "DPM-Solv
                         written.append(np.asarray(im.convert("RGB")))
                 found += sum(len(b) > 0 for b in detector_.detect_batch(written))
             if progress:
-                progress(len(names) / n, f"{len(names)}/{n} images")
-            yield UNCHANGED, f"Generating: {len(names)}/{n} images written …", UNCHANGED
+                progress(len(names) / n, tr(f"{len(names)}/{n} images", f"{len(names)}/{n} 張"))
+            yield UNCHANGED, writing(len(names), n), UNCHANGED
         seconds = time.perf_counter() - t0
         zip_path = os.path.join(out_dir, f"faces_{n}.zip")
         write_zip(folder, names, zip_path)
@@ -76,11 +78,18 @@ def batch_stream(num_images: int = 1000, seed: int = 0, sampler: str = "DPM-Solv
         if not finished:  # stopped, cancelled or failed: no partial zip stays behind
             shutil.rmtree(out_dir, ignore_errors=True)
     how = f"StyleGAN ψ {float(psi):g}" if model.kind == "stylegan" else sampler
-    summary = (f"{n} images (seeds {seed}–{seed + n - 1}, {how}, {checkpoint}) in {seconds:.1f} s "
-               f"({seconds / n:.3f} s per image): `1.jpg` … `{n}.jpg` in the zip.")
+    summary = tr(f"{n} images (seeds {seed}–{seed + n - 1}, {how}, {checkpoint}) in {seconds:.1f} s "
+                 f"({seconds / n:.3f} s per image): `1.jpg` … `{n}.jpg` in the zip.",
+                 f"{n} 張圖（種子 {seed}–{seed + n - 1}，{how}，模型 {checkpoint}），共 {seconds:.1f} 秒"
+                 f"（每張 {seconds / n:.3f} 秒）：壓縮檔內為 `1.jpg` … `{n}.jpg`。")
     if detector_ is not None:
-        summary += f"\n\n**AFD rate: {found}/{n} = {found / n:.1%}** by {describe(detector_)}."
+        summary += tr(f"\n\n**AFD rate: {found}/{n} = {found / n:.1%}** by {describe(detector_)}.",
+                      f"\n\n**AFD 比率：{found}/{n} = {found / n:.1%}**，偵測器：{describe(detector_)}。")
     yield zip_path, summary, preview
+
+
+def writing(written: int, n: int) -> str:
+    return tr(f"Generating: {written}/{n} images written …", f"生成中：已寫入 {written}/{n} 張 …")
 
 
 def batch(*args, **kwargs) -> tuple[str, str, list[np.ndarray]]:

@@ -2,7 +2,20 @@
 detector is described. Models and detectors themselves come from lab.registry."""
 from __future__ import annotations
 
+import functools
+import os
+from contextlib import contextmanager
+
 from lab.registry import REGISTRY
+
+from .messages import chinese, tr
+
+# Noto Sans CJK (Debian's fonts-noto-cjk; packages.txt installs it on the Space): Chinese text drawn on images
+# and plots needs it; without it those labels stay in English (the page's own text is translated either way)
+CJK_FONTS = ("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
+             "/usr/share/fonts/noto-cjk/NotoSansCJK-Regular.ttc",
+             "/usr/share/fonts/opentype/noto/NotoSansCJKtc-Regular.otf")
+TC_FACE = 3  # the Traditional Chinese face in the .ttc collection (JP, KR, SC, TC, HK)
 
 SAMPLER_NAMES = {"DPM-Solver++": "dpm-solver", "DDIM": "ddim", "DDPM": "ddpm"}
 DETECTOR_CHOICES = {"Best available": "auto", "YOLOv8 yolov8x6_animeface.pt (HW6)": "yolov8x6",
@@ -26,8 +39,48 @@ def get_detector(choice: str = "Best available"):
 
 def describe(detector) -> str:
     if getattr(detector, "is_homework_detector", False):
-        return f"**{detector.name}**, the HW6 detector (conf {detector.conf}, iou {detector.iou}, imgsz {detector.imgsz})"
-    return f"**{detector.name}** — not the homework's YOLOv8 detector, so its rate is an estimate of HW6's AFD"
+        settings = f"conf {detector.conf}, iou {detector.iou}, imgsz {detector.imgsz}"
+        return tr(f"**{detector.name}**, the HW6 detector ({settings})", f"**{detector.name}**，HW6 的偵測器（{settings}）")
+    return tr(f"**{detector.name}** — not the homework's YOLOv8 detector, so its rate is an estimate of HW6's AFD",
+              f"**{detector.name}**——不是作業的 YOLOv8 偵測器，所以它的比率只是 HW6 AFD 的估計")
+
+
+@functools.cache
+def cjk_font() -> str | None:
+    """The path of a font that has Chinese glyphs, or None."""
+    return next((p for p in CJK_FONTS if os.path.isfile(p)), None)
+
+
+def drawn(english: str, chinese_: str) -> str:
+    """Text for an image or plot: Chinese for a Chinese browser when a CJK font is here, else English."""
+    return chinese_ if chinese() and cjk_font() else english
+
+
+def font(size: int):
+    """A PIL font of `size` px that has the glyphs `drawn` may return."""
+    from PIL import ImageFont
+
+    path = cjk_font()
+    if path and chinese():
+        return ImageFont.truetype(path, size, index=TC_FACE if path.endswith(".ttc") else 0)
+    return ImageFont.load_default(size)
+
+
+@contextmanager
+def plot_style():
+    """matplotlib settings for our plots: Agg, and a CJK font to fall back on for Chinese titles."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import font_manager
+
+    families = ["DejaVu Sans"]
+    path = cjk_font()
+    if path and chinese():
+        font_manager.fontManager.addfont(path)
+        families.append(font_manager.FontProperties(fname=path).get_name())
+    with matplotlib.rc_context({"font.family": families}):
+        yield
 
 
 class _Unchanged:
@@ -61,10 +114,11 @@ def labelled_grid(cells: list[list], row_labels: list[str], col_labels: list[str
     canvas = Image.new("RGB", (left + len(col_labels) * (w + pad) - pad, top + len(row_labels) * (h + pad) - pad),
                        "white")
     draw = ImageDraw.Draw(canvas)
+    type_ = font(14)
     for j, label in enumerate(col_labels):
-        draw.text((left + j * (w + pad) + 2, 4), label, fill="black", font_size=14)
+        draw.text((left + j * (w + pad) + 2, 4), label, fill="black", font=type_)
     for i, label in enumerate(row_labels):
-        draw.text((4, top + i * (h + pad) + h // 2 - 8), label, fill="black", font_size=14)
+        draw.text((4, top + i * (h + pad) + h // 2 - 8), label, fill="black", font=type_)
         for j, cell in enumerate(cells[i]):
             if cell is not None:
                 canvas.paste(Image.fromarray(cell).resize((w, h), Image.Resampling.NEAREST),

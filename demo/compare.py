@@ -16,7 +16,8 @@ from lab.pipeline import stream, to_uint8
 from lab.registry import REGISTRY
 
 from . import files, limits
-from .common import DEFAULT_CHECKPOINT, UNCHANGED, labelled_grid, last
+from .common import DEFAULT_CHECKPOINT, UNCHANGED, drawn, labelled_grid, last, plot_style
+from .messages import tr
 
 
 GRID_SCALE = 3
@@ -65,7 +66,7 @@ def compare_stream(seed: int, steps: str = "10,20,50,100", etas: str = "0,0.5,1"
     deadline = limits.LIMITS.deadline()
     done, images, seconds = 0, {}, {}
     for name, steps_, eta in cells:
-        label = f"{name.upper()} {steps_ or T} steps, eta {eta:g}"
+        label = tr(f"{name.upper()} {steps_ or T} steps, eta {eta:g}", f"{name.upper()} {steps_ or T} 步，eta {eta:g}")
         t0 = time.perf_counter()
         run = stream(model, name, steps_, eta, seeds=[seed])
         try:
@@ -73,57 +74,67 @@ def compare_stream(seed: int, steps: str = "10,20,50,100", etas: str = "0,0.5,1"
                 deadline.check()
                 done += 1
                 if progress and (step.index % 10 == 0 or step.index + 1 == step.total):
-                    progress(done / total_nfe, f"{label}: step {step.index + 1}/{step.total}")
-                yield UNCHANGED, f"{label}: step {step.index + 1}/{step.total} …", UNCHANGED, UNCHANGED
+                    progress(done / total_nfe, f"{label}: {at_step(step.index + 1, step.total)}")
+                yield UNCHANGED, f"{label}: {at_step(step.index + 1, step.total)} …", UNCHANGED, UNCHANGED
         finally:
             run.close()
         seconds[(eta, steps_)] = time.perf_counter() - t0
         images[(eta, steps_)] = to_uint8(step.x)[0]
     if progress:
-        progress(1.0, "done")
+        progress(1.0, tr("done", "完成"))
     # the grid: a row per eta, a column per step count; DDPM sits at the end of the eta = 1 row (it is η = 1 over
     # all T steps), its column labelled as such; the labels are drawn on the image
     ddpm_row = eta_list.index(1.0) if 1.0 in eta_list else len(eta_list) - 1
     cells = [[images[(eta, s)] for s in step_list] + ([images[(1.0, None)] if r == ddpm_row else None]
                                                        if include_ddpm else []) for r, eta in enumerate(eta_list)]
     canvas = labelled_grid(cells, [f"eta {e:g}" for e in eta_list],
-                           [f"{s} steps" for s in step_list] + ([f"DDPM {T} (eta 1)"] if include_ddpm else []),
-                           scale=GRID_SCALE)
+                           [drawn(f"{s} steps", f"{s} 步") for s in step_list]
+                           + ([f"DDPM {T} (eta 1)"] if include_ddpm else []), scale=GRID_SCALE)
 
-    header = "| eta \\ steps | " + " | ".join(str(s) for s in step_list) + (" | DDPM 1000 |" if include_ddpm else " |")
+    header = (tr("| eta \\ steps | ", "| eta \\ 步數 | ") + " | ".join(str(s) for s in step_list)
+              + (f" | DDPM {T} |" if include_ddpm else " |"))
+    in_s = lambda s: tr(f"{s:.2f} s", f"{s:.2f} 秒")  # noqa: E731
     rows = [header, "|---" * (len(step_list) + (1 if include_ddpm else 0) + 1) + "|"]
     for eta in eta_list:
-        cells_s = [f"{seconds[(eta, s)]:.2f} s" for s in step_list]
+        cells_s = [in_s(seconds[(eta, s)]) for s in step_list]
         if not include_ddpm:
             rows.append(f"| {eta:g} | " + " | ".join(cells_s) + " |")
             continue
-        ddpm_cell = f" | {seconds[(1.0, None)]:.2f} s |" if eta == eta_list[ddpm_row] else " | |"
+        ddpm_cell = f" | {in_s(seconds[(1.0, None)])} |" if eta == eta_list[ddpm_row] else " | |"
         rows.append(f"| {eta:g} | " + " | ".join(cells_s) + ddpm_cell)
-    where = "in the eta = 1 row" if 1.0 in eta_list else "at the end of the last row"
-    table = "\n".join(rows) + (f"\n\nDDPM ({T} steps, posterior variance: eta 1) is shown {where}." if include_ddpm
-                               else "")
+    where = (tr("in the eta = 1 row", "在 eta = 1 那一列") if 1.0 in eta_list
+             else tr("at the end of the last row", "在最後一列的末端"))
+    table = "\n".join(rows) + (tr(f"\n\nDDPM ({T} steps, posterior variance: eta 1) is shown {where}.",
+                                  f"\n\nDDPM（{T} 步，後驗變異數：eta 1）顯示{where}。") if include_ddpm else "")
+    out_dir = out_dir or files.new_dir("compare")
+    os.makedirs(out_dir, exist_ok=True)
+    plot = os.path.join(out_dir, "seconds_vs_steps.png")
+    with plot_style():
+        seconds_plot(seconds, step_list, eta_list, T if include_ddpm else None, plot)
+    yield canvas, table, plot, quality_plot(checkpoint)
 
-    import matplotlib
 
-    matplotlib.use("Agg")
+def at_step(i: int, n: int) -> str:
+    return tr(f"step {i}/{n}", f"第 {i}/{n} 步")
+
+
+def seconds_plot(seconds: dict, step_list: list[int], eta_list: list[float], ddpm_T: int | None, path: str) -> None:
+    """Seconds per image against steps (log-log), a line per eta, DDPM as a square at T."""
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(5.5, 3.4), dpi=110)
     for eta in eta_list:
         ax.plot(step_list, [seconds[(eta, s)] for s in step_list], "o-", label=f"DDIM eta {eta:g}")
-    if include_ddpm:
-        ax.plot([T], [seconds[(1.0, None)]], "s", color="black", label=f"DDPM {T}")
+    if ddpm_T is not None:
+        ax.plot([ddpm_T], [seconds[(1.0, None)]], "s", color="black", label=f"DDPM {ddpm_T}")
     ax.set_xscale("log")
     ax.set_yscale("log")
-    ax.set_xlabel("sampling steps (network evaluations)")
-    ax.set_ylabel("seconds per image")
+    ax.set_xlabel(drawn("sampling steps (network evaluations)", "取樣步數（網路運算次數）"))
+    ax.set_ylabel(drawn("seconds per image", "每張圖的秒數"))
     ax.grid(alpha=0.3, which="both")
     ax.legend(fontsize=8)
-    ax.set_title("Seconds per image against steps, measured now on this machine", fontsize=9)
+    ax.set_title(drawn("Seconds per image against steps, measured now on this machine",
+                       "每張圖的秒數與步數的關係（剛剛在這台機器上量測）"), fontsize=9)
     fig.tight_layout()
-    out_dir = out_dir or files.new_dir("compare")
-    os.makedirs(out_dir, exist_ok=True)
-    plot = os.path.join(out_dir, "seconds_vs_steps.png")
-    fig.savefig(plot)
+    fig.savefig(path)
     plt.close(fig)
-    yield canvas, table, plot, quality_plot(checkpoint)

@@ -18,12 +18,13 @@ from lab.pipeline import network_evaluations, stream, to_uint8
 from lab.registry import REGISTRY
 
 from . import files, limits
-from .common import DEFAULT_CHECKPOINT, sampler_name
+from .common import DEFAULT_CHECKPOINT, drawn, font, plot_style, sampler_name
+from .messages import tr
 
 MAX_IMAGES = 8
 MAX_KEPT = 80  # frames kept per run: the GIF shows up to 60 of them, the Q1 figure 20, the slider all
 FIGURE_COLUMNS = 20
-ROWS = ("x_t", "predicted x0")  # drawn on the image: plain letters, which every font has
+ROWS = (("x_t", "x_t"), ("predicted x0", "預測的 x0"))  # drawn on the image (English where no CJK font)
 EXPLANATION = (
     "Top row: x_t, the sample as it is at this step. Bottom row: x̂0, the network's guess of the finished face "
     "from x_t. At the first steps x_t is almost pure Gaussian noise and x̂0 is a blurry average face. Coarse "
@@ -48,14 +49,17 @@ def pair(x: np.ndarray, x0: np.ndarray, scale: int = 3, caption: str = "") -> np
     rows = [grid(x, scale=scale), grid(x0, scale=scale)]
     left, top, gap = 120, 24 if caption else 0, 6
     h, w = rows[0].shape[:2]
-    canvas = Image.new("RGB", (left + w, top + 2 * h + gap), "white")
+    type_ = font(15)
+    # the caption fits (a lone image is narrower than it), in a width that stays put from step to step
+    width = left + max(w, 300, int(type_.getlength(caption)) + 6) if caption else left + w
+    canvas = Image.new("RGB", (width, top + 2 * h + gap), "white")
     draw = ImageDraw.Draw(canvas)
     if caption:
-        draw.text((left, 4), caption, fill="black", font_size=15)
+        draw.text((left, 4), caption, fill="black", font=type_)
     for i, (label, row) in enumerate(zip(ROWS, rows)):
         y = top + i * (h + gap)
         canvas.paste(Image.fromarray(row), (left, y))
-        draw.text((6, y + h // 2 - 9), label, fill="black", font_size=16)
+        draw.text((6, y + h // 2 - 9), drawn(*label), fill="black", font=font(16))
     return np.asarray(canvas)
 
 
@@ -82,16 +86,19 @@ def denoise_stream(seed: int, num_images: int = 5, sampler: str = "DDIM", steps:
             Image.fromarray(image).save(os.path.join(frame_dir, f"k{len(os.listdir(frame_dir)):03d}.png"))
 
     start = to_uint8(run.x_T)
-    first = pair(start, start, caption=f"x_T: pure noise (t = {T - 1})")
+    first = pair(start, start, caption=drawn(f"x_T: pure noise (t = {T - 1})", f"x_T：純雜訊（t = {T - 1}）"))
     kept(T - 1, start, start, first)
-    yield first, f"x_T, {len(run)} steps to go"
+    yield first, tr(f"x_T, {len(run)} steps to go", f"x_T，還有 {len(run)} 步")
     try:
         for step in run:
             deadline.check()
             x, x0 = to_uint8(step.x), to_uint8(step.x0)
-            target = step.t_prev if step.t_prev >= 0 else "clean image"
-            status = f"step {step.index + 1}/{step.total}, t = {step.t} → {target}"
-            image = pair(x, x0, caption=status)
+            en = (f"step {step.index + 1}/{step.total}, t = {step.t} → "
+                  f"{step.t_prev if step.t_prev >= 0 else 'clean image'}")
+            zh = (f"第 {step.index + 1}/{step.total} 步，t = {step.t} → "
+                  f"{step.t_prev if step.t_prev >= 0 else '乾淨的圖'}")
+            status = tr(en, zh)
+            image = pair(x, x0, caption=drawn(en, zh))
             if step.index + 1 in keep:
                 kept(step.t_prev, x, x0, image)
             yield image, status
@@ -101,13 +108,15 @@ def denoise_stream(seed: int, num_images: int = 5, sampler: str = "DDIM", steps:
 
 def q1_figure(frames: list, path: str, columns: int = FIGURE_COLUMNS) -> str:
     """HW6 Question 1: each image (rows) at ~`columns` timesteps from noise to face (x_t), as a PNG."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     if not frames:
         raise ValueError("no frames to plot: run the denoising first")
+    with plot_style():
+        return _q1_figure(frames, path, columns)
+
+
+def _q1_figure(frames: list, path: str, columns: int) -> str:
+    import matplotlib.pyplot as plt
+
     picks = sorted(set(np.linspace(0, len(frames) - 1, min(columns, len(frames))).round().astype(int).tolist()))
     rows = frames[0][1].shape[0]
     fig, axes = plt.subplots(rows, len(picks), figsize=(len(picks) * 0.75, rows * 0.8 + 0.4), squeeze=False)
@@ -120,7 +129,8 @@ def q1_figure(frames: list, path: str, columns: int = FIGURE_COLUMNS) -> str:
             ax.set_yticks([])
             if r == 0:
                 ax.set_title(f"t={t}" if t >= 0 else "x0", fontsize=7)
-    fig.suptitle("Denoising: x_t from pure noise (left) to the generated face (right)", fontsize=9)
+    fig.suptitle(drawn("Denoising: x_t from pure noise (left) to the generated face (right)",
+                       "去噪過程：x_t 從純雜訊（左）到生成的人臉（右）"), fontsize=9)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
@@ -154,4 +164,4 @@ def denoise(seed: int, num_images: int = 5, sampler: str = "DDIM", steps: int = 
     for image, status in denoise_stream(seed, num_images, sampler, steps, eta, checkpoint, frames, frame_dir):
         yield image, status, None, None, sorted(os.path.join(frame_dir, f) for f in os.listdir(frame_dir))
     gif, figure = denoise_outputs(frames, out_dir)
-    yield image, f"{status} — done", gif, figure, sorted(os.path.join(frame_dir, f) for f in os.listdir(frame_dir))
+    yield image, tr(f"{status} — done", f"{status}——完成"), gif, figure, sorted(os.path.join(frame_dir, f) for f in os.listdir(frame_dir))

@@ -15,6 +15,7 @@ from lab.uploads import read_images
 
 from . import limits
 from .common import DEFAULT_CHECKPOINT, DETECTOR_CHOICES, UNCHANGED, describe, get_detector, last  # noqa: F401
+from .messages import tr
 
 MAX_GENERATED = 64
 MAX_UPLOADED = 1000
@@ -53,7 +54,7 @@ def detect_stream(files: Sequence[str] | None = None, seed: int = 0, num_images:
     deadline = limits.LIMITS.deadline()
     if files:
         named = load_uploads([files] if isinstance(files, str) else files)
-        source = f"{len(named)} uploaded image(s)"
+        source = tr(f"{len(named)} uploaded image(s)", f"{len(named)} 張上傳的圖片")
     else:
         seeds = inputs.seeds(seed, num_images, MAX_GENERATED)
         images = []
@@ -61,24 +62,32 @@ def detect_stream(files: Sequence[str] | None = None, seed: int = 0, num_images:
             deadline.check()
             if batch is not None:
                 images += list(batch)
-            yield UNCHANGED, "generating faces …"
-        named = [(f"seed {s}", img) for s, img in zip(seeds, images)]
-        source = f"{len(named)} image(s) generated on {checkpoint} (seeds {seeds[0]}–{seeds[-1]}, DPM-Solver++ 20)"
+            yield UNCHANGED, tr("generating faces …", "正在生成人臉 …")
+        named = [(tr(f"seed {s}", f"種子 {s}"), img) for s, img in zip(seeds, images)]
+        source = tr(f"{len(named)} image(s) generated on {checkpoint} (seeds {seeds[0]}–{seeds[-1]}, DPM-Solver++ 20)",
+                    f"{len(named)} 張由 {checkpoint} 生成的圖（種子 {seeds[0]}–{seeds[-1]}，DPM-Solver++ 20）")
     boxes: list = []
     for i in range(0, len(named), DETECT_CHUNK):
         deadline.check()
         boxes += detector_.detect_batch([img for _, img in named[i:i + DETECT_CHUNK]])
+        n = len(named)
         if progress:
-            progress(len(boxes) / len(named), f"detecting faces: {len(boxes)}/{len(named)}")
-        yield UNCHANGED, f"detecting faces: {len(boxes)}/{len(named)} …"
-    found = sum(len(b) > 0 for b in boxes)
-    shown = [(annotate(img, b), f"{name}: {len(b)} face(s)" + (f", best {max(c for *_, c in b):.2f}" if b
-                                                              and b[0][4] is not None else ""))
-             for (name, img), b in list(zip(named, boxes))[:SHOWN]]
-    summary = (f"Detector: {describe(detector_)}.\n\n**AFD rate: {found}/{len(named)} = {found / len(named):.1%}** "
-               f"of {source} have at least one face."
-               + (f" Showing the first {SHOWN}." if len(named) > SHOWN else ""))
+            progress(len(boxes) / n, tr(f"detecting faces: {len(boxes)}/{n}", f"正在偵測人臉：{len(boxes)}/{n}"))
+        yield UNCHANGED, tr(f"detecting faces: {len(boxes)}/{n} …", f"正在偵測人臉：{len(boxes)}/{n} …")
+    found, n = sum(len(b) > 0 for b in boxes), len(named)
+    shown = [(annotate(img, b), caption(name, b)) for (name, img), b in list(zip(named, boxes))[:SHOWN]]
+    summary = tr(f"Detector: {describe(detector_)}.\n\n**AFD rate: {found}/{n} = {found / n:.1%}** "
+                 f"of {source} have at least one face." + (f" Showing the first {SHOWN}." if n > SHOWN else ""),
+                 f"偵測器：{describe(detector_)}。\n\n**AFD 比率：{found}/{n} = {found / n:.1%}**："
+                 f"{source}中至少有一張臉的比例。" + (f"只顯示前 {SHOWN} 張。" if n > SHOWN else ""))
     yield shown, summary
+
+
+def caption(name: str, boxes: list[det.Box]) -> str:
+    """'seed 3: 1 face(s), best 0.91' under an image in the gallery."""
+    best = max(c for *_, c in boxes) if boxes and boxes[0][4] is not None else None
+    return tr(f"{name}: {len(boxes)} face(s)" + (f", best {best:.2f}" if best is not None else ""),
+              f"{name}：{len(boxes)} 張臉" + (f"，最高 {best:.2f}" if best is not None else ""))
 
 
 def detect(*args, **kwargs) -> tuple[list[tuple[np.ndarray, str]], str]:

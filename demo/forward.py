@@ -14,7 +14,8 @@ from lab.teaching import curves, forward_grid, parse_timesteps, visited
 from lab.uploads import read_images
 
 from . import files
-from .common import DEFAULT_CHECKPOINT, labelled_grid
+from .common import DEFAULT_CHECKPOINT, drawn, labelled_grid, plot_style
+from .messages import tr
 
 SOURCES = ("Generated face", "Uploaded image", "Training face")
 SPACINGS = ("trailing", "uniform", "linspace", "quad")
@@ -35,12 +36,14 @@ def source_face(source: str, seed: int, upload, checkpoint: str) -> tuple[np.nda
     """(uint8 [64, 64, 3] face, where it came from)."""
     if source == SOURCES[0]:
         model = REGISTRY.model(checkpoint)
-        return sample_images(model, [seed], "dpm-solver", 20, 0.0)[0], f"generated from seed {seed} on {checkpoint}"
+        return (sample_images(model, [seed], "dpm-solver", 20, 0.0)[0],
+                tr(f"generated from seed {seed} on {checkpoint}", f"由種子 {seed} 以 {checkpoint} 生成"))
     if source == SOURCES[1]:
         if not upload:
             raise ValueError("upload an image first (or choose a generated face)")
         name, image = read_images([upload] if isinstance(upload, str) else list(upload)[:1], max_images=1)[0]
-        return np.asarray(Image.fromarray(image).resize((64, 64), Image.Resampling.BICUBIC)), f"uploaded {name}"
+        return np.asarray(Image.fromarray(image).resize((64, 64), Image.Resampling.BICUBIC)), tr(f"uploaded {name}",
+                                                                                                f"上傳的 {name}")
     if source == SOURCES[2]:
         if not training_faces_present():
             raise ValueError(f"no training faces here ({paths.FACES} is absent): choose a generated face or an upload")
@@ -50,14 +53,16 @@ def source_face(source: str, seed: int, upload, checkpoint: str) -> tuple[np.nda
         name = names[seed % len(names)]
         with Image.open(os.path.join(paths.FACES, name)) as im:
             face = np.asarray(im.convert("RGB").resize((64, 64), Image.Resampling.BICUBIC))
-        return face, f"training face {name}"
+        return face, tr(f"training face {name}", f"訓練人臉 {name}")
     raise ValueError(f"source must be one of {', '.join(SOURCES)}, got {source!r}")
 
 
 def curves_plot(T: int, steps: int, spacing: str, path: str) -> str:
-    import matplotlib
+    with plot_style():
+        return _curves_plot(T, steps, spacing, path)
 
-    matplotlib.use("Agg")
+
+def _curves_plot(T: int, steps: int, spacing: str, path: str) -> str:
     import matplotlib.pyplot as plt
 
     data, visits = curves(T), visited(T, steps, spacing)
@@ -73,18 +78,19 @@ def curves_plot(T: int, steps: int, spacing: str, path: str) -> str:
         axes[1, 0].plot(visits, c["log_snr"][visits], "o", ms=4, color=color)
         axes[1, 1].plot(t, c["beta"], color=color, label=name)
         axes[1, 1].plot(visits, c["beta"][visits], "o", ms=4, color=color)
-    for ax, title, xl, yl in ((axes[0, 0], "ᾱ_t: how much of x_0 is left", "t", "ᾱ_t"),
-                              (axes[0, 1], "signal √ᾱ_t against noise √(1−ᾱ_t)", "√(1−ᾱ_t)", "√ᾱ_t"),
+    for ax, title, xl, yl in ((axes[0, 0], drawn("ᾱ_t: how much of x_0 is left", "ᾱ_t：x_0 還剩多少"), "t", "ᾱ_t"),
+                              (axes[0, 1], drawn("signal √ᾱ_t against noise √(1−ᾱ_t)", "訊號 √ᾱ_t 對雜訊 √(1−ᾱ_t)"),
+                               "√(1−ᾱ_t)", "√ᾱ_t"),
                               (axes[1, 0], "log-SNR = log(ᾱ_t / (1−ᾱ_t))", "t", "log-SNR"),
-                              (axes[1, 1], "β_t (log scale)", "t", "β_t")):
+                              (axes[1, 1], drawn("β_t (log scale)", "β_t（對數刻度）"), "t", "β_t")):
         ax.set_title(title, fontsize=10)
         ax.set_xlabel(xl)
         ax.set_ylabel(yl)
         ax.grid(alpha=0.3)
     axes[1, 1].set_yscale("log")
     axes[0, 0].legend(fontsize=8)
-    fig.suptitle(f"T = {T}; dots: the {len(visits)} timesteps a {steps}-step sampler visits ({spacing} spacing)",
-                 fontsize=10)
+    fig.suptitle(drawn(f"T = {T}; dots: the {len(visits)} timesteps a {steps}-step sampler visits ({spacing} spacing)",
+                       f"T = {T}；圓點：{steps} 步取樣器（{spacing} 間隔）走過的 {len(visits)} 個時間步"), fontsize=10)
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
@@ -104,13 +110,16 @@ def forward(source: str = SOURCES[0], seed: int = 0, upload=None, timesteps: str
     face, origin = source_face(source, seed, upload, checkpoint)
     grid = forward_grid(face, ts, T, seed)
     image = labelled_grid([list(row) for row in grid], ["linear", "cosine", "sigmoid"], [f"t = {t}" for t in ts])
+    visits = ", ".join(str(v) for v in visited(T, steps, spacing))
     out_dir = out_dir or files.new_dir("forward")
     os.makedirs(out_dir, exist_ok=True)
     plot = curves_plot(T, steps, spacing, os.path.join(out_dir, "schedules.png"))
     data = curves(T)
     left = {name: float(np.sqrt(c["alpha_bar"][T // 2])) for name, c in data.items()}
-    info = (f"x_0: {origin}; noise ε from seed {seed}, the same in every cell. At t = T/2 = {T // 2} the signal "
-            f"weight √ᾱ is {left['linear']:.3f} (linear), {left['cosine']:.3f} (cosine), {left['sigmoid']:.3f} "
-            f"(sigmoid). A {steps}-step sampler with {spacing} spacing visits t = "
-            f"{', '.join(str(v) for v in visited(T, steps, spacing))}.")
+    weights = tr(f"{left['linear']:.3f} (linear), {left['cosine']:.3f} (cosine), {left['sigmoid']:.3f} (sigmoid)",
+                 f"{left['linear']:.3f}（linear）、{left['cosine']:.3f}（cosine）、{left['sigmoid']:.3f}（sigmoid）")
+    info = tr(f"x_0: {origin}; noise ε from seed {seed}, the same in every cell. At t = T/2 = {T // 2} the signal "
+              f"weight √ᾱ is {weights}. A {steps}-step sampler with {spacing} spacing visits t = {visits}.",
+              f"x_0：{origin}；雜訊 ε 來自種子 {seed}，每一格都相同。在 t = T/2 = {T // 2} 時，訊號權重 √ᾱ 為 "
+              f"{weights}。{steps} 步、{spacing} 間隔的取樣器走過 t = {visits}。")
     return image, plot, info

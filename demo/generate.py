@@ -12,6 +12,7 @@ from lab.registry import REGISTRY
 
 from . import limits
 from .common import DEFAULT_CHECKPOINT, sampler_name
+from .messages import tr
 
 MAX_IMAGES = 64
 
@@ -30,11 +31,15 @@ def generate(seed: int, num_images: int, sampler: str = "DPM-Solver++", steps: i
     t0 = time.perf_counter()
     images = [img for _, imgs in generate_batches(model, seeds, name, steps, eta, MAX_IMAGES, psi) for img in imgs]
     seconds = time.perf_counter() - t0
+    nfe = network_evaluations(model, name, steps)
+    eta_ = tr(f", eta {float(eta):g}", f"，eta {float(eta):g}") if name == "ddim" else ""
     if model.kind == "stylegan":
-        how = f"StyleGAN, one generator pass, truncation ψ {float(psi):g}"
+        how = tr(f"StyleGAN, one generator pass, truncation ψ {float(psi):g}",
+                 f"StyleGAN，生成器運算一次，截斷 ψ {float(psi):g}")
     else:
-        how = (f"{sampler} {network_evaluations(model, name, steps)} network evaluations"
-               f"{f', eta {float(eta):g}' if name == 'ddim' else ''}")
-    info = (f"{count} image(s), seeds {seeds[0]}–{seeds[-1]}, {how}: {seconds:.2f} s "
-            f"({seconds / count:.2f} s per image) on {checkpoint}")
+        how = tr(f"{sampler} {nfe} network evaluations{eta_}", f"{sampler} {nfe} 次網路運算{eta_}")
+    info = tr(f"{count} image(s), seeds {seeds[0]}–{seeds[-1]}, {how}: {seconds:.2f} s "
+              f"({seconds / count:.2f} s per image) on {checkpoint}",
+              f"{count} 張圖，種子 {seeds[0]}–{seeds[-1]}，{how}：{seconds:.2f} 秒"
+              f"（每張 {seconds / count:.2f} 秒），模型 {checkpoint}")
     return images, info, seeds[0]

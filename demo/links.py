@@ -5,9 +5,13 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
+import gradio as gr
+
 from lab import inputs
+from lab.registry import REGISTRY
 
 from . import common
+from .messages import localized, speaking, tr
 
 SAMPLERS = list(common.SAMPLER_NAMES)
 DETECTORS = list(common.DETECTOR_CHOICES)
@@ -63,20 +67,22 @@ def parse(query: dict[str, str]) -> tuple[str | None, dict[str, object], list[st
     if tab is None:
         return None, {}, notices
     if tab not in VIEWS:
-        return None, {}, [f"The link names tab {tab!r}, which does not exist (tabs: {', '.join(VIEWS)}); "
-                          f"showing the default view."]
+        return None, {}, [tr(f"The link names tab {tab!r}, which does not exist (tabs: {', '.join(VIEWS)}); "
+                             f"showing the default view.",
+                             f"連結指定的分頁 {tab!r} 不存在（分頁有：{', '.join(VIEWS)}）；顯示預設畫面。")]
     values: dict[str, object] = {}
     for name, raw in query.items():
         if name in GLOBAL:
             continue
         if name not in VIEWS[tab]:
-            notices.append(f"The link's {name!r} is not an input of {tab} (its inputs: {', '.join(VIEWS[tab])}); "
-                           f"ignored.")
+            notices.append(tr(f"The link's {name!r} is not an input of {tab} (its inputs: {', '.join(VIEWS[tab])}); "
+                              f"ignored.", f"連結中的 {name!r} 不是 {tab} 的輸入（它的輸入有：{', '.join(VIEWS[tab])}）；"
+                              f"已忽略。"))
             continue
         try:
             values[name] = _value(VIEWS[tab][name], str(raw), name)
         except ValueError as e:
-            notices.append(f"The link's {e}; the default is used instead.")
+            notices.append(tr(f"The link's {e}; the default is used instead.", f"連結中的 {localized(str(e))}；改用預設值。"))
     return tab, values, notices
 
 
@@ -93,3 +99,23 @@ def make(base: str, tab: str, values: dict[str, object], checkpoint: str | None 
     if checkpoint:
         query["checkpoint"] = checkpoint
     return f"{base.split('?')[0].split('#')[0]}?{urlencode(query)}"
+
+
+def apply_link(request: gr.Request):
+    """On page load: the tab and inputs the URL's query names (see `parse`), and a notice for what it had to
+    ignore, in the visitor's language."""
+    query = dict(request.query_params) if request else {}
+    with speaking(request.headers.get("accept-language") if request and request.headers is not None else None):
+        tab, values, notices = parse(query)
+        checkpoint = query.get("checkpoint")
+        if checkpoint is not None and checkpoint not in REGISTRY.names():
+            here = ", ".join(REGISTRY.names())
+            notices.append(tr(f"The link's checkpoint {checkpoint!r} is not here (checkpoints: {here}); the default "
+                              f"is used instead.", f"連結中的模型檢查點 {checkpoint!r} 不在這裡（可用的有：{here}）；改用預設值。"))
+            checkpoint = None
+        note = tr("**Note:**", "**注意：**")
+    updates = []
+    for tab_id, inputs_ in VIEWS.items():
+        updates += [values[n] if tab_id == tab and n in values else gr.skip() for n in inputs_]
+    return ([gr.Tabs(selected=tab) if tab else gr.skip(), "\n\n".join(f"{note} {n}" for n in notices),
+             checkpoint if checkpoint else gr.skip()] + updates)

@@ -3,10 +3,17 @@
 Handlers raise their ValueErrors in English (the CLIs and tests read those); `translate` rewrites the ones a
 visitor meets, by pattern, keeping the numbers and names they carry. A message no pattern knows stays in
 English rather than being lost.
+
+What a handler writes for the visitor (summaries, statuses, captions, progress) it writes in both languages
+with `tr(english, chinese)`: the handler wrapper sets the visitor's language around every step of the
+handler (`speaking`), so plain calls (the CLIs, the tests) get English.
 """
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 NAMES = {"seed": "種子", "seed A": "種子 A", "seed B": "種子 B", "steps": "步數", "DDIM steps": "DDIM 步數",
          "number of images": "圖片數量", "eta": "eta", "truncation psi": "截斷 ψ", "frames": "影格數", "T": "T",
@@ -54,6 +61,34 @@ def wants_chinese(accept_language: str | None) -> bool:
     return first.startswith("zh")
 
 
+_ACCEPT_LANGUAGE: ContextVar[str | None] = ContextVar("accept_language", default=None)
+
+
+@contextmanager
+def speaking(accept_language: str | None) -> Iterator[None]:
+    """Within: `tr` answers in the language of this Accept-Language header."""
+    token = _ACCEPT_LANGUAGE.set(accept_language)
+    try:
+        yield
+    finally:
+        _ACCEPT_LANGUAGE.reset(token)
+
+
+def chinese() -> bool:
+    """True inside `speaking` for a Chinese browser."""
+    return wants_chinese(_ACCEPT_LANGUAGE.get())
+
+
+def tr(english: str, chinese_: str) -> str:
+    """The visitor's text: `chinese_` for a Chinese browser, else `english`."""
+    return chinese_ if chinese() else english
+
+
+def localized(message: str) -> str:
+    """An English message (a ValueError's) in the visitor's language, inside `speaking`."""
+    return translate(message, _ACCEPT_LANGUAGE.get())
+
+
 def translate(message: str, accept_language: str | None) -> str:
     """The message in Traditional Chinese for a Chinese browser (where a pattern knows it), else unchanged."""
     if not wants_chinese(accept_language):
@@ -62,5 +97,7 @@ def translate(message: str, accept_language: str | None) -> str:
         m = pattern.match(message)
         if m:
             parts = {k: NAMES.get(v, v) if k == "n" else v for k, v in m.groupdict().items()}
+            if "n" in parts and parts["n"].isascii():  # a name kept in English (a link's num_images) needs a space
+                parts["n"] += " "
             return template.format(**parts)
     return message

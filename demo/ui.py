@@ -8,14 +8,16 @@ import logging
 
 import gradio as gr
 
+from lab.registry import REGISTRY
+
 from . import batch as bt
 from . import compare as cmp
 from . import denoise as dn
 from . import detect as dt
 from . import versus as vs
 from .common import UNCHANGED
-from .i18n import T
-from .messages import translate
+from .i18n import T, both
+from .messages import speaking, translate
 
 log = logging.getLogger("anime-face-lab")
 
@@ -71,19 +73,28 @@ def as_gr_error(fn):
         @functools.wraps(fn)
         def wrapped(*args, **kwargs):
             args, lang = _split_request(args)
+            steps = fn(*args, **kwargs)
             try:
-                for value in fn(*args, **kwargs):
+                while True:
+                    with speaking(lang):  # each step may run on another worker thread: set it every time
+                        try:
+                            value = next(steps)
+                        except StopIteration:
+                            return
                     yield _unchanged_to_skip(value)
             except gr.Error:
                 raise
             except Exception as e:  # noqa: BLE001 (every failure becomes a message; GeneratorExit is not one)
                 raise _message(e, lang) from None
+            finally:
+                steps.close()  # a Stop closes the handler's own generator at once (its finally blocks clean up)
     else:
         @functools.wraps(fn)
         def wrapped(*args, **kwargs):
             args, lang = _split_request(args)
             try:
-                return _unchanged_to_skip(fn(*args, **kwargs))
+                with speaking(lang):
+                    return _unchanged_to_skip(fn(*args, **kwargs))
             except gr.Error:
                 raise
             except Exception as e:  # noqa: BLE001
@@ -130,6 +141,16 @@ def show_kept_frame(k, kept):
 
 def detect_with_progress(files_, seed, num, detector, checkpoint, progress=gr.Progress()):
     yield from dt.detect_stream(files_, seed, num, detector, checkpoint, progress=lambda f, d: progress(f, desc=d))
+
+
+def checkpoint_choices() -> list[tuple]:
+    """(label in the visitor's language, name) per checkpoint: the label carries its two-sample score."""
+    out = []
+    for name in REGISTRY.names():
+        q = REGISTRY.quality(name)
+        out.append((both(f"{name} · two-sample {q['mean']:.2f} (0.5 = like real)",
+                         f"{name} · 雙樣本分數 {q['mean']:.2f}（0.5 = 與真實無法區分）") if q else name, name))
+    return out
 
 
 def psi_slider(elem_id: str) -> gr.Slider:

@@ -13,7 +13,8 @@ from lab.pipeline import sample_images, stream, to_uint8
 from lab.registry import REGISTRY
 
 from . import limits
-from .common import UNCHANGED, describe, get_detector, last
+from .common import UNCHANGED, describe, drawn, font, get_detector, last
+from .messages import tr
 
 MAX_IMAGES = 16
 
@@ -25,7 +26,7 @@ def labelled_rows(rows: list[tuple[str, np.ndarray]], scale: int = 2, label_w: i
     canvas = Image.new("RGB", (label_w + n * (size + 4), len(rows) * (size + 4)), "white")
     draw = ImageDraw.Draw(canvas)
     for r, (label, imgs) in enumerate(rows):
-        draw.multiline_text((6, r * (size + 4) + size // 2 - 14), label, fill="black", font_size=15)
+        draw.multiline_text((6, r * (size + 4) + size // 2 - 14), label, fill="black", font=font(15))
         for c, img in enumerate(imgs):
             canvas.paste(Image.fromarray(img).resize((size, size), Image.Resampling.NEAREST),
                          (label_w + c * (size + 4), r * (size + 4)))
@@ -63,6 +64,7 @@ def versus_stream(num_images: int = 4, seed: int = 0, ddim_steps: int = 20, incl
         if progress:
             progress(frac, what)
 
+    at_step = lambda i, n: tr(f"step {i}/{n}", f"第 {i}/{n} 步")  # noqa: E731
     for label, name, steps in methods:
         t0 = time.perf_counter()
         run = stream(model, name, steps, 0.0, seeds=seeds)
@@ -70,24 +72,30 @@ def versus_stream(num_images: int = 4, seed: int = 0, ddim_steps: int = 20, incl
             for step in run:  # pulled step by step: the bar moves during DDPM's 1000 steps, and Stop stops it
                 deadline.check()
                 if step.index % 25 == 0:
-                    report((done + step.index) / total, f"{label}: step {step.index + 1}/{step.total}")
+                    report((done + step.index) / total, f"{label}: {at_step(step.index + 1, step.total)}")
                 x = step.x
-                yield UNCHANGED, f"{label}: step {step.index + 1}/{step.total} …"
+                yield UNCHANGED, f"{label}: {at_step(step.index + 1, step.total)} …"
         finally:
             run.close()
         seconds = time.perf_counter() - t0
         done += step.total
-        rows.append((label, to_uint8(x), seconds, f"{step.total} network evaluations"))
+        rows.append((label, to_uint8(x), seconds, tr(f"{step.total} network evaluations", f"{step.total} 次網路運算")))
     report(done / total, "StyleGAN …")
     t0 = time.perf_counter()
     images = sample_images(gan, seeds)
-    rows.append(("StyleGAN", images, time.perf_counter() - t0, "1 generator pass"))
-    report(1.0, "detecting faces …")
+    rows.append(("StyleGAN", images, time.perf_counter() - t0, tr("1 generator pass", "生成器運算 1 次")))
+    report(1.0, tr("detecting faces …", "正在偵測人臉 …"))
+    n = len(seeds)
     for label, imgs, seconds, how in rows:
         found = sum(len(b) > 0 for b in det.detect_batch(list(imgs)))
-        table.append(f"| {label} | {how} | {seconds / len(seeds):.3f} s | {found}/{len(seeds)} = {found / len(seeds):.0%} |")
-    grid = labelled_rows([(f"{label}\n{seconds / len(seeds):.2f} s / image", imgs) for label, imgs, seconds, _ in rows])
-    md = ("| method | work per image | wall time per image | AFD rate |\n|---|---|---|---|\n" + "\n".join(table)
-          + f"\n\nSeeds {seeds[0]}–{seeds[-1]}, batch {len(seeds)}, this machine, now; diffusion: "
-            f"{diffusion_checkpoint}, GAN: {gan_checkpoint}. AFD by {describe(det)}.")
+        table.append(f"| {label} | {how} | {tr(f'{seconds / n:.3f} s', f'{seconds / n:.3f} 秒')} | "
+                     f"{found}/{n} = {found / n:.0%} |")
+    grid = labelled_rows([(drawn(f"{label}\n{seconds / n:.2f} s / image", f"{label}\n每張 {seconds / n:.2f} 秒"), imgs)
+                          for label, imgs, seconds, _ in rows])
+    md = (tr("| method | work per image | wall time per image | AFD rate |",
+             "| 方法 | 每張圖的運算量 | 每張圖的時間 | AFD 比率 |") + "\n|---|---|---|---|\n" + "\n".join(table)
+          + tr(f"\n\nSeeds {seeds[0]}–{seeds[-1]}, batch {n}, this machine, now; diffusion: "
+               f"{diffusion_checkpoint}, GAN: {gan_checkpoint}. AFD by {describe(det)}.",
+               f"\n\n種子 {seeds[0]}–{seeds[-1]}，批次 {n}，剛剛在這台機器上量測；擴散模型："
+               f"{diffusion_checkpoint}，GAN：{gan_checkpoint}。AFD 偵測器：{describe(det)}。"))
     yield grid, md

@@ -20,7 +20,7 @@ import sys
 import tempfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-TOP_FILES = ("app.py", "requirements.txt", "README.md", "LICENSE")
+TOP_FILES = ("app.py", "requirements.txt", "packages.txt", "README.md", "LICENSE")
 PACKAGES = ("diffusion", "gan", "evaluation", "lab", "demo")
 CHECKPOINT_FILES = ("config.json", "model.safetensors", "detector.json", "report/report.json")
 CHECKPOINT_TOP = ("lbpcascade_animeface.xml",)
@@ -34,7 +34,9 @@ def tracked() -> set[str]:
 
 def readme_images(readme: str) -> set[str]:
     with open(os.path.join(ROOT, readme), encoding="utf-8") as f:
-        return {m for m in re.findall(r"!\[[^\]]*\]\(([^)\s]+)\)", f.read()) if not m.startswith("http")}
+        text = f.read()
+    found = re.findall(r"!\[[^\]]*\]\(([^)\s]+)\)", text) + re.findall(r"<img [^>]*src=\"([^\"]+)\"", text)
+    return {m for m in found if not m.startswith("http")}
 
 
 def space_files() -> list[str]:

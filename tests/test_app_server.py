@@ -148,6 +148,10 @@ def test_nan_and_infinity_sent_as_raw_json_get_a_sentence(app_url):
 
     data = [json.loads(line[len("data: "):]) for line in body.splitlines() if line.startswith("data: ")]
     assert "步數必須是 1 到 1000 之間的整數，收到的是 0" in json.dumps(data, ensure_ascii=False), body[-500:]
+    # … and so is the summary of a run that works
+    body = raw_call(app_url, "generate", '[0, 1, "DDIM", 2, 0.0, "anime-64", false, 1.0]', "zh-TW,zh;q=0.9")
+    data = [json.loads(line[len("data: "):]) for line in body.splitlines() if line.startswith("data: ")]
+    assert "1 張圖，種子 0–0，DDIM 2 次網路運算" in data[-1][1], body[-500:]
 
 
 @pytest.mark.skipif(not os.path.exists(CHROMIUM) and not os.environ.get("CI"),
@@ -171,6 +175,12 @@ def test_every_tab_in_headless_chromium(app_url):
             box.fill(str(value))
             box.press("Enter" if elem_id != "cmp-steps" else "Tab")
 
+        def loaded(where, selector):  # every image of a gallery decoded (not just its <img> element present)
+            where.wait_for_function(
+                "s => { const a = [...document.querySelectorAll(s)]; "
+                "return a.length > 0 && a.every(i => i.complete && i.naturalWidth > 0); }", arg=selector,
+                timeout=30_000)
+
         def shot(name):
             if shots:
                 os.makedirs(shots, exist_ok=True)
@@ -185,6 +195,7 @@ def test_every_tab_in_headless_chromium(app_url):
         expect(page.locator("#gen-gallery img").first).to_be_visible(timeout=60_000)
         print(f"\ntime to first image (default Generate settings): {time.perf_counter() - t0:.2f} s")
         expect(page.locator("#gen-gallery img")).to_have_count(8)
+        loaded(page, "#gen-gallery img")
         expect(page.locator("#gen-info")).to_contain_text("network evaluations")
         shot("generate")
 
@@ -222,6 +233,7 @@ def test_every_tab_in_headless_chromium(app_url):
         page.locator("#afd-run").click()
         expect(page.locator("#afd-info")).to_contain_text("AFD rate", timeout=120_000)
         expect(page.locator("#afd-gallery img")).to_have_count(8)
+        loaded(page, "#afd-gallery img")
         shot("detect")
 
         tab("Batch")
@@ -230,6 +242,7 @@ def test_every_tab_in_headless_chromium(app_url):
         expect(page.locator("#batch-info")).to_contain_text("AFD rate", timeout=300_000)
         expect(page.locator("#batch-zip a").first).to_have_attribute("download", "faces_24.zip")
         expect(page.locator("#batch-preview img")).to_have_count(16)
+        loaded(page, "#batch-preview img")
         shot("batch")
 
         # a browser set to Traditional Chinese sees the app in it (and English stays English)
@@ -238,9 +251,37 @@ def test_every_tab_in_headless_chromium(app_url):
         expect(zh.get_by_role("tab", name="去噪過程")).to_be_visible(timeout=30_000)
         expect(zh.get_by_role("tab", name="前向過程")).to_be_visible()
         expect(zh.locator("#gen-run")).to_have_text("生成")
+        zh.locator("#gen-run").click()
+        expect(zh.locator("#gen-info")).to_contain_text("張圖，種子 0–7", timeout=60_000)  # the run's summary too
+        expect(zh.locator("#checkpoint input").first).to_have_value(re.compile("雙樣本分數|^anime-64$"))
         if shots:
+            zh.wait_for_timeout(1500)  # the gallery's fade-out while it updates
             zh.screenshot(path=os.path.join(shots, "app_generate_zh-TW.png"), full_page=True)
         zh.close()
+
+        # a phone (390x844): the gallery shows all its images inside the screen, and a table keeps its rows on
+        # one line each (it scrolls sideways instead of wrapping a digit per line)
+        phone = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True,
+                                    has_touch=True).new_page()
+        phone.goto(app_url)
+        expect(phone.locator("#gen-gallery img")).to_have_count(8, timeout=30_000)
+        loaded(phone, "#gen-gallery img")
+        for img in phone.locator("#gen-gallery img").all():
+            box = img.bounding_box()
+            assert box and box["width"] >= 40 and box["x"] >= 0 and box["x"] + box["width"] <= 391, box
+        if shots:
+            phone.screenshot(path=os.path.join(shots, "app_phone_generate.png"), full_page=True)
+        phone.goto(app_url + "?tab=compare&steps=2,3,4,5,6&etas=0,0.5,1&ddpm=false")
+        phone.locator("#cmp-run").click()
+        expect(phone.locator("#cmp-table td").first).to_be_visible(timeout=120_000)
+        heights = [c.bounding_box()["height"] for c in phone.locator("#cmp-table td").all()]
+        assert len(heights) == 3 * 6 and max(heights) < 48, heights
+        expect(phone.locator("#cmp-grid img")).to_be_visible()
+        assert phone.locator("#cmp-grid img").bounding_box()["width"] <= 391
+        if shots:
+            phone.locator("#cmp-table").scroll_into_view_if_needed()
+            phone.screenshot(path=os.path.join(shots, "app_phone_compare.png"))
+        phone.close()
         expect(page.get_by_role("tab", name="Denoising")).to_be_visible()
 
         # the projector view: light theme, large type, the main output on screen without scrolling at 1280x800

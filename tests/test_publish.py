@@ -13,7 +13,7 @@ def test_dry_run_lists_what_the_space_needs_and_nothing_else(capsys):
     assert publish_space.main(["--repo", "someone/anime-lab", "--dry-run"]) == 0
     out = capsys.readouterr().out
     listed = [line.split()[-1] for line in out.splitlines()[:-1]]
-    for needed in ("app.py", "requirements.txt", "README.md", "LICENSE", "diffusion/unet.py", "lab/pipeline.py",
+    for needed in ("app.py", "requirements.txt", "packages.txt", "docs/app_phone_compare.png", "README.md", "LICENSE", "diffusion/unet.py", "lab/pipeline.py",
                    "demo/generate.py", "gan/stylegan.py", "evaluation/detect.py", "checkpoints/anime-64/config.json",
                    "checkpoints/anime-64/model.safetensors", "checkpoints/stylegan-64/model.safetensors",
                    "checkpoints/afd-yolov8n/detector.json", "checkpoints/lbpcascade_animeface.xml",
