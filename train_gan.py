@@ -8,6 +8,8 @@ Ctrl-C/SIGTERM saving, Accelerate for several processes, and a self-describing c
 
 Losses (StyleGAN2): non-saturating logistic for G and D, lazy R1 on real images every --r1-every steps
 (scaled by that interval), style mixing with probability --mixing, Adam(β1 = 0, β2 = 0.99), EMA of G.
+--diffaugment color,translation,cutout puts DiffAugment (gan/diffaugment.py) in front of D for real and
+generated images alike, in both steps.
 """
 from __future__ import annotations
 
@@ -19,6 +21,7 @@ import torch
 
 from lab.checkpoint import save_stylegan_checkpoint
 from lab.data import AUGMENTATIONS, augment, load_images
+from gan.diffaugment import check_policy, diff_augment
 from gan.stylegan import (Discriminator, Generator, StyleGANConfig, discriminator_loss, generate,
                                 generator_loss, r1_penalty)
 from training.loop import DataWalk, run
@@ -34,7 +37,8 @@ class GANConfig:
     out: str = "checkpoints/stylegan-run"
     resume: bool = False
     image_size: int = 64
-    augment: str = "flip"  # none | flip | hw6-medium
+    augment: str = "flip"  # none | flip | hw6-medium: on the data, before anything sees it
+    diffaugment: str = ""  # e.g. "color,translation,cutout": differentiable, in front of D for real and fake
     # model (StyleGANConfig)
     z_dim: int = 128
     w_dim: int = 128
@@ -71,6 +75,10 @@ def parse_args(argv: list[str] | None = None) -> GANConfig:
     cfg = GANConfig(**vars(p.parse_args(argv)))
     if cfg.augment not in AUGMENTATIONS:
         p.error(f"--augment must be one of {', '.join(AUGMENTATIONS)}")
+    try:
+        check_policy(cfg.diffaugment)
+    except ValueError as e:
+        p.error(str(e))
     if cfg.batch_size < 2 or cfg.max_steps < 1 or cfg.r1_every < 1:
         p.error("--batch-size must be >= 2; --max-steps and --r1-every >= 1")
     if not 0 <= cfg.mixing <= 1:
@@ -161,6 +169,12 @@ def train(cfg: GANConfig) -> int:
     device, z_dim = accelerator.device, cfg.z_dim
     done, last_r1 = step, None
 
+    def seen(x: torch.Tensor) -> torch.Tensor:  # what D sees of an image, real or generated
+        if not cfg.diffaugment:
+            return x
+        x = diff_augment(x, cfg.diffaugment)
+        return x.contiguous(memory_format=torch.channels_last) if channels_last else x.contiguous()
+
     def latents(n: int) -> tuple[torch.Tensor, torch.Tensor | None, int]:
         z = torch.randn(n, z_dim, device=device)
         if torch.rand(()) < cfg.mixing:
@@ -181,19 +195,19 @@ def train(cfg: GANConfig) -> int:
         opt_d.zero_grad(set_to_none=True)
         if done % cfg.r1_every == 0:
             r1 = r1_penalty(raw_d, real)
-            loss_d = discriminator_loss(raw_d(real), raw_d(fake))
+            loss_d = discriminator_loss(raw_d(seen(real)), raw_d(seen(fake)))
             (loss_d + cfg.r1_gamma / 2 * r1 * cfg.r1_every).backward()
             sync_grads(raw_d, world)
             last_r1 = r1.item()
         else:
-            loss_d = discriminator_loss(d(real), d(fake))
+            loss_d = discriminator_loss(d(seen(real)), d(seen(fake)))
             accelerator.backward(loss_d)
         opt_d.step()
 
         # --- G: non-saturating loss through the (unwrapped, frozen) D: only G's gradients are synced
         z, z_mix, cut = latents(n)
         raw_d.requires_grad_(False)
-        loss_g = generator_loss(raw_d(g(z, z_mix=z_mix, crossover=cut)))
+        loss_g = generator_loss(raw_d(seen(g(z, z_mix=z_mix, crossover=cut))))
         opt_g.zero_grad(set_to_none=True)
         accelerator.backward(loss_g)
         opt_g.step()
