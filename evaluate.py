@@ -100,12 +100,17 @@ def two_sample(images: list[np.ndarray], real: str) -> dict:
 
 
 def markdown(rows: list[dict]) -> str:
-    """A table: one row per setting, a column per detector's AFD, FID, seconds per image."""
+    """A table: one row per setting, a column per detector's AFD, the two-sample score (where measured), FID,
+    seconds per image."""
     names = sorted({n for r in rows for n in r["afd"]})
-    head = "| setting | images | " + " | ".join(f"AFD {n}" for n in names) + " | FID | s / image |"
-    lines = [head, "|---" * (len(names) + 4) + "|"]
+    with_ts = any("two_sample" in r for r in rows)
+    head = ("| setting | images | " + " | ".join(f"AFD {n}" for n in names) + (" | two-sample" if with_ts else "")
+            + " | FID | s / image |")
+    lines = [head, "|---" * (len(names) + 4 + with_ts) + "|"]
     for r in rows:
         cells = [f"{r['afd'][n]['afd']:.1%}" if n in r["afd"] else "–" for n in names]
+        if with_ts:
+            cells.append(f"{r['two_sample']['score']:.3f}" if "two_sample" in r else "–")
         fid = f"{r['fid']:.2f}" if r.get("fid") is not None else "n/a"
         secs = f"{r['seconds_per_image']:.3f}" if "seconds_per_image" in r else "–"
         n = next(iter(r["afd"].values()))["n"] if r["afd"] else "–"
@@ -125,7 +130,9 @@ def plot(rows: list[dict], path: str) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 3.8), dpi=110)
+    with_ts = all("two_sample" in r for r in rows)
+    fig, axes = plt.subplots(1, 3 if with_ts else 2, figsize=(15 if with_ts else 10, 3.8), dpi=110)
+    ax1, ax2 = axes[0], axes[-1]
     detector = sorted(rows[0]["afd"])[0]
     groups = {}
     for r in rows:
@@ -136,9 +143,13 @@ def plot(rows: list[dict], path: str) -> None:
         style = "s" if key == "DDPM" else "o-"
         ax1.plot(steps, [r["afd"][detector]["afd"] * 100 for r in rs], style, label=key)
         ax2.plot(steps, [r["seconds_per_image"] for r in rs], style, label=key)
+        if with_ts:
+            axes[1].plot(steps, [r["two_sample"]["score"] for r in rs], style, label=key)
+    if with_ts:
+        axes[1].set_ylabel("two-sample score (0.5 = like real)")
     ax1.set_ylabel(f"AFD rate, % ({detector})")
     ax2.set_ylabel("seconds per image (batch 64, CPU)")
-    for ax in (ax1, ax2):
+    for ax in axes:
         ax.set_xscale("log")
         ax.set_xlabel("sampling steps (network evaluations)")
         ax.grid(alpha=0.3, which="both")
@@ -197,6 +208,8 @@ def report(args: argparse.Namespace) -> dict:
                     inception_model=inception)
         if fid_missing:
             row |= {"fid": None, "fid_missing": fid_missing}
+        if args.two_sample:
+            row["two_sample"] = two_sample(images, args.real)
         rows.append({"setting": name, "n": n, "sampler": sampler, "steps": steps, "eta": eta,
                      "nfe": model.schedule.num_timesteps if sampler == "ddpm" else steps,
                      "seconds_per_image": seconds, **row})
@@ -239,6 +252,8 @@ def main(argv: list[str] | None = None) -> int:
         p.add_argument("--sweep", action="store_true", help="add the quality-vs-steps settings")
         p.add_argument("--sweep-n", type=int, default=0, help="images per sweep setting (default: --n)")
         p.add_argument("--no-progress", action="store_true")
+        p.add_argument("--two-sample", action="store_true",
+                       help="add the classifier two-sample test of every setting against the held-out faces of --real")
     else:
         p.add_argument("--generated", required=True, help="a folder of generated images (e.g. 1.jpg … 1000.jpg)")
         p.add_argument("--labels", default=None, help="CSV of name,label (1 face, 0 not): adds accuracy/recall/precision")

@@ -75,3 +75,32 @@ def test_the_registry_labels_checkpoints_with_their_measured_quality(tmp_path):
     (tmp_path / "a" / "report" / "two_sample.json").write_text(json.dumps({"two_sample": {"mean": 0.7341}}))
     assert Registry(str(tmp_path), default="a").choices() == [("a · two-sample 0.73 (0.5 = like real)", "a"),
                                                               ("b", "b")]
+
+
+def test_evaluate_report_adds_the_two_sample_score_to_every_setting(tmp_path):
+    import json
+
+    from PIL import Image
+
+    import evaluate
+    from helpers import TINY, random_unet
+    from lab.checkpoint import save_checkpoint
+    from lab.data import is_heldout
+
+    real = tmp_path / "real"
+    real.mkdir()
+    names = [f"{i}.jpg" for i in range(2000) if is_heldout(f"{i}.jpg")][:24]
+    for name, img in zip(names, textured(24, 0)):
+        Image.fromarray(img).save(real / name)
+    ck = str(tmp_path / "tiny")
+    save_checkpoint(ck, random_unet(std=0.05), TINY, "cosine", 100, "v")
+    out = tmp_path / "report"
+    assert evaluate.main(["report", "--checkpoint", ck, "--n", "24", "--sweep", "--sweep-n", "20", "--out", str(out),
+                          "--real", str(real), "--detector", "lbpcascade", "--two-sample", "--no-progress"]) == 0
+    rows = json.loads((out / "report.json").read_text())["rows"]
+    assert len(rows) == 11 and all(0.0 <= r["two_sample"]["score"] <= 1.0 for r in rows)
+    assert rows[0]["two_sample"]["n_per_set"] == 24 and rows[1]["two_sample"]["n_per_set"] == 20
+    # a random tiny UNet's images are nothing like the textured faces: told apart
+    assert min(r["two_sample"]["score"] for r in rows) > 0.8
+    assert "| two-sample |" in (out / "report.md").read_text()
+    assert (out / "quality_vs_steps.png").is_file()
