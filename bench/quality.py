@@ -2,6 +2,7 @@
 
     python bench/quality.py                       # calibration rows + every checkpoint, 3 seeds, 2000 images
     python bench/quality.py --checkpoints anime-64 --seeds 1 --skip-calibration
+    python bench/quality.py --folder runs --checkpoints anime-64-v2 --skip-calibration   # a run in progress
 
 Real faces are the held-out split of ../shared/data/anime-faces (never trained on by any model trained since
 the split exists). Calibration: a random sample of training faces (real vs real), and the same sample blurred
@@ -39,7 +40,8 @@ def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--n", type=int, default=2000, help="images per set")
     p.add_argument("--seeds", type=int, default=3)
-    p.add_argument("--checkpoints", default="", help="comma-separated names (default: every checkpoint)")
+    p.add_argument("--folder", default=paths.CHECKPOINTS, help="where the checkpoint folders are")
+    p.add_argument("--checkpoints", default="", help="comma-separated names (default: every one in --folder)")
     p.add_argument("--skip-calibration", action="store_true")
     p.add_argument("--out", default=os.path.join(paths.ROOT, "bench", "results"))
     args = p.parse_args()
@@ -61,7 +63,7 @@ def main() -> int:
                 scores.append(c2st(make(sample, s), held, C2STConfig(seed=s))["score"])
             rows.append(row(name, scores))
             print(f"{name}: {rows[-1]['mean']:.3f} (spread {rows[-1]['spread']:.3f})", flush=True)
-    registry = Registry()
+    registry = Registry(args.folder)
     names = [n for n in args.checkpoints.split(",") if n] or registry.names()
     from lab.pipeline import generate_batches
 
@@ -80,9 +82,10 @@ def main() -> int:
                                                          "split": model.config.get("data", {}).get("split", "all")}))
         report = {"two_sample": rows[-1], "n_per_set": args.n, "setting": setting,
                   "real": "held-out split of " + os.path.basename(paths.FACES),
-                  "command": "python bench/quality.py", "generation_seconds": seconds / args.seeds}
-        os.makedirs(os.path.join(paths.checkpoint(name), "report"), exist_ok=True)
-        with open(os.path.join(paths.checkpoint(name), "report", "two_sample.json"), "w") as f:
+                  "command": " ".join(["python bench/quality.py"] + sys.argv[1:]),
+                  "generation_seconds": seconds / args.seeds}
+        os.makedirs(os.path.join(args.folder, name, "report"), exist_ok=True)
+        with open(os.path.join(args.folder, name, "report", "two_sample.json"), "w") as f:
             json.dump(report, f, indent=2)
         print(f"{rows[-1]['set']}: {rows[-1]['mean']:.3f} (spread {rows[-1]['spread']:.3f})", flush=True)
     os.makedirs(args.out, exist_ok=True)
