@@ -11,7 +11,7 @@ view still scores near the full score, the cue is in that view. Beside it: sharp
 Laplacian), saturation, diversity (mean distance between two images at 16x16) and the distance of each
 image to its nearest training face (low = copies), each relative to the real faces; and the power spectrum
 of generated over real faces per spatial frequency (below 1 at high frequencies = too smooth).
-Writes bench/results/diagnose.{md,json,png}. Generated images are cached in the lab cache (ANIME_LAB_CACHE).
+Writes bench/results/diagnose.{md,json} and docs/diagnose_spectrum.png (with --checkpoints: diagnose-NAMES.*). Generated images are cached in the lab cache (ANIME_LAB_CACHE).
 """
 from __future__ import annotations
 
@@ -157,7 +157,9 @@ def main() -> int:
     with open(os.path.join(args.out, f"diagnose{suffix}.json"), "w") as f:
         json.dump({"n": args.n, "rows": rows, "real": real_stats,
                    "spectra": {k: v.tolist() for k, v in spectra.items()}}, f, indent=1)
-    plot_spectra(spectra, os.path.join(args.out, f"diagnose{suffix}.png"))
+    # the full run's plot is the README's (docs/ is what a Space shows beside the README)
+    plot_spectra(spectra, os.path.join(paths.ROOT, "docs", "diagnose_spectrum.png") if not suffix
+                 else os.path.join(args.out, f"diagnose{suffix}.png"))
     return 0
 
 
