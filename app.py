@@ -51,6 +51,10 @@ PRESENT_CSS = """
 .expected { font-size: 0.8rem; opacity: 0.85; }
 /* on a phone, tables scroll sideways instead of wrapping one digit per line */
 .prose table { display: block; overflow-x: auto; white-space: nowrap; }
+/* pictures with labels or titles along their top: the image's buttons sit above it, not over them */
+#fw-grid .image-container, #den-live .image-container, #cmp-grid .image-container, #vs-grid .image-container,
+#fw-plot .image-container, #den-fig .image-container, #cmp-plot .image-container,
+#cmp-quality .image-container { padding-top: 36px; }
 /* galleries: the first row starts below the label badge instead of under it, and no empty box below the rows */
 .gallery-container .grid-container { padding-top: 34px !important; }
 .gallery-container .grid-wrap.fixed-height { min-height: 0 !important; max-height: none !important; }
