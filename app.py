@@ -26,7 +26,7 @@ from demo import generate as gen  # noqa: E402
 from demo import interpolate as itp  # noqa: E402
 from demo import limits  # noqa: E402
 from demo import links  # noqa: E402
-from demo.i18n import I18N, T, both  # noqa: E402
+from demo.i18n import I18N, ZH_TW, T, both, translated  # noqa: E402
 from demo import versus as vs  # noqa: E402
 from demo.ui import (Number, Slider, as_gr_error, batch_with_progress, compare_with_progress,  # noqa: E402, F401
                      checkpoint_choices, denoise_with_scrubber, detect_with_progress, examples, expected_line,
@@ -149,11 +149,11 @@ def build(cache_ttl: float = 600) -> gr.Blocks:
                              gen.generate)
 
             with gr.Tab(T("Forward process"), id="forward"):
-                gr.Markdown(fw.EXPLANATION)
+                gr.Markdown(T(fw.EXPLANATION))
                 with gr.Row():
                     with gr.Column(scale=1):
                         f_sources = list(fw.SOURCES) if fw.training_faces_present() else list(fw.SOURCES[:2])
-                        f_source = gr.Radio(f_sources, value=fw.SOURCES[0], label=T("The face x_0"))
+                        f_source = gr.Radio(translated(f_sources), value=fw.SOURCES[0], label=T("The face x_0"))
                         f_seed = seed_box(T("Seed (the generated or training face, and the noise ε)"))
                         f_upload = gr.File(label=T("Image (for 'Uploaded image')"), file_count="single",
                                            file_types=["image"], elem_id="fw-upload")
@@ -193,7 +193,7 @@ def build(cache_ttl: float = 600) -> gr.Blocks:
                         d_status = gr.Markdown(elem_id="den-status")
                         d_gif = gr.File(label=T("Animation (GIF)"), elem_id="den-gif")
                         d_fig = gr.Image(label=T("HW6 Question 1: images × timesteps"), format="png", elem_id="den-fig")
-                        gr.Markdown(dn.EXPLANATION)
+                        gr.Markdown(T(dn.EXPLANATION))
                 d_inputs = [d_seed, d_num, d_sampler, d_steps, d_eta, checkpoint]
                 views["denoise"] = [d_seed, d_num, d_sampler, d_steps, d_eta]
                 link_controls("denoise", views["denoise"], checkpoint, page_url)
@@ -238,9 +238,7 @@ def build(cache_ttl: float = 600) -> gr.Blocks:
                 c_stop.click(None, None, None, cancels=[c_event])
 
             with gr.Tab(T("Interpolation"), id="interpolate"):
-                gr.Markdown("Two seeds; their x_T blended, each blend sampled with deterministic DDIM. " + itp.WHY_SLERP
-                            + " With a StyleGAN checkpoint: the top strip is linear in w (with truncation ψ), the "
-                              "bottom slerp in z, seed A's noise maps held fixed.")
+                gr.Markdown(T(itp.EXPLANATION))
                 with gr.Row():
                     i_a = seed_box(T("Seed A"))
                     i_b = seed_box(T("Seed B"), 1)
@@ -265,19 +263,16 @@ def build(cache_ttl: float = 600) -> gr.Blocks:
                 i_stop.click(None, None, None, cancels=[i_event])
 
             with gr.Tab(T("Detect (AFD)"), id="detect"):
-                gr.Markdown("Anime-face boxes with confidences, and the **AFD rate**: the fraction of images with at least "
-                            "one face, as HW6 scores a submission (YOLOv8 `yolov8x6_animeface.pt`, conf 0.8, iou 0.8, "
-                            "imgsz 64). Upload images or a zip, or leave the upload empty to detect on generated faces. "
-                            "Without the homework's weights, our own small YOLOv8n or the lbpcascade detector runs "
-                            "instead, and the result says which. Uploads: at most "
-                            f"{uploads.MAX_FILE_BYTES // 2**20} MB a file and {uploads.MAX_IMAGES} images per run.")
+                mb, n = uploads.MAX_FILE_BYTES // 2**20, uploads.MAX_IMAGES
+                gr.Markdown(both(dt.EXPLANATION + f" Uploads: at most {mb} MB a file and {n} images per run.",
+                                 ZH_TW[dt.EXPLANATION] + f"上傳限制：每個檔案最多 {mb} MB，每次最多 {n} 張圖片。"))
                 with gr.Row():
                     with gr.Column(scale=1):
                         a_files = gr.File(label=T("Images or a .zip (optional)"), file_count="multiple",
                                           file_types=["image", ".zip"], elem_id="afd-files")
                         a_seed = seed_box(T("Seed (when nothing is uploaded)"))
                         a_num = Slider(1, dt.MAX_GENERATED, value=16, step=1, label=T("Generated images"), elem_id="afd-num")
-                        a_detector = gr.Dropdown(list(common.DETECTOR_CHOICES), value="Best available", label=T("Detector"))
+                        a_detector = gr.Dropdown(translated(common.DETECTOR_CHOICES), value="Best available", label=T("Detector"))
                         a_run, a_stop = run_and_stop(T("Detect"), "afd")
                         expected_line(both(f"Here: 16 generated faces (DPM-Solver++ 20) take {ex(16, 20)}.",
                                            f"本機：生成 16 張人臉（DPM-Solver++ 20）{zx(16, 20)}。"))
@@ -308,7 +303,7 @@ def build(cache_ttl: float = 600) -> gr.Blocks:
                         b_steps = Slider(1, 1000, value=20, step=1, label=T("Steps (DDPM always uses all 1000)"))
                         b_eta = Slider(0, 1, value=0, step=0.05, label=T("eta (DDIM)"))
                         b_afd = gr.Checkbox(value=True, label=T("Compute the AFD rate"))
-                        b_detector = gr.Dropdown(list(common.DETECTOR_CHOICES), value="Best available", label=T("Detector"))
+                        b_detector = gr.Dropdown(translated(common.DETECTOR_CHOICES), value="Best available", label=T("Detector"))
                         b_psi = psi_slider("batch-psi")
                         b_run, b_stop = run_and_stop(T("Generate batch"), "batch")
                         expected_line(both(f"Here: 100 images at DPM-Solver++ 20 take {ex(100, 20)}; 1000 take "
@@ -342,7 +337,7 @@ def build(cache_ttl: float = 600) -> gr.Blocks:
                     v_steps = Slider(1, 1000, value=20, step=1, label=T("DDIM steps"))
                     v_ddpm = gr.Checkbox(value=L.ddpm_by_default, label=T("Include DDPM (1000 steps: slow)"),
                                          elem_id="vs-ddpm")
-                    v_detector = gr.Dropdown(list(common.DETECTOR_CHOICES), value="Best available", label=T("Detector"))
+                    v_detector = gr.Dropdown(translated(common.DETECTOR_CHOICES), value="Best available", label=T("Detector"))
                 v_run, v_stop = run_and_stop(T("Compare"), "vs")
                 expected_line(both(f"Here: 4 images with DDIM 20 take {ex(4, 20)}; DDPM adds {ex(4, 1000)}.",
                                    f"本機：4 張圖、DDIM 20 步{zx(4, 20)}；加入 DDPM 再{zx(4, 1000)}。"))

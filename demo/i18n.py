@@ -71,6 +71,35 @@ ZH_TW: dict[str, str] = {
         "量測一次（人臉偵測率；有 Inception 權重時另含 FID）。",
 }
 
+# the tabs' longer explanations, kept beside their code
+from .denoise import EXPLANATION as _DENOISE  # noqa: E402
+from .detect import EXPLANATION as _DETECT  # noqa: E402
+from .forward import EXPLANATION as _FORWARD  # noqa: E402
+from .interpolate import EXPLANATION as _INTERPOLATE  # noqa: E402
+
+ZH_TW.update({
+    _FORWARD: "前向過程以封閉形式加入高斯雜訊：x_t = √ᾱ_t · x_0 + √(1 − ᾱ_t) · ε。每一列使用相同的 ε，所以只有排程不同。"
+              "線性排程（DDPM）很早就把臉破壞掉：到 t ≈ 500 時幾乎什麼都不剩，許多步數都花在近乎純雜訊上。餘弦排程"
+              "（Nichol & Dhariwal）讓 ᾱ 更久地維持在接近 1，並在 log-SNR 上更平均地分配步數；sigmoid 與其相似，但兩端"
+              "更平。圓點是 S 步取樣器在所選間隔方式下走過的時間步：「trailing」從 t = T−1 開始，「uniform」（DDIM "
+              "論文的做法）從 T − T/S 開始，永遠走不到雜訊最多的那一步。",
+    _DENOISE: "上排：x_t，這一步時的樣本。下排：x̂0，網路根據 x_t 猜測的完成人臉。一開始 x_t 幾乎是純高斯雜訊，x̂0 "
+              "則是一張模糊的平均臉。粗略的結構（臉的輪廓、髮色、眼睛的位置）在高雜訊的早期步驟就已決定；後面低雜訊"
+              "的步驟只在去除剩餘雜訊的同時加入細節（眼睛高光、髮絲、邊緣）。執行結束後（或按下停止），可用滑桿回到"
+              "任何保留的步驟。",
+    _INTERPOLATE: "兩個種子；將它們的 x_T 混合，每個混合結果都以確定性的 DDIM 取樣。為什麼用 slerp：高斯分布的 x_T 位在"
+                  "半徑約 √d 的球面附近；兩點之間的直線會穿過球的內部（中點只剩約 71% 的長度），所以線性混合看起來褪色，"
+                  "而 slerp 則保持在球面上。使用 StyleGAN 檢查點時：上排是在 w 空間的線性內插（含截斷 ψ），下排是在 z "
+                  "空間的 slerp，並固定種子 A 的雜訊圖。",
+    _DETECT: "動漫人臉框與信心分數，以及 **AFD 比率**：至少有一張臉的圖片所占的比例，與 HW6 評分繳交作業的方式相同"
+             "（YOLOv8 `yolov8x6_animeface.pt`，conf 0.8、iou 0.8、imgsz 64）。可上傳圖片或 zip，或不上傳而直接偵測"
+             "生成的人臉。沒有作業的權重時，改用我們自己的小型 YOLOv8n 或 lbpcascade 偵測器，結果會註明用的是哪一個。",
+    # choices (their values stay English: links and the API use them)
+    "Generated face": "生成的人臉", "Uploaded image": "上傳圖片", "Training face": "訓練人臉",
+    "Best available": "可用的最佳偵測器", "YOLOv8 yolov8x6_animeface.pt (HW6)": "YOLOv8 yolov8x6_animeface.pt（HW6）",
+    "Our YOLOv8n (not the HW6 detector)": "我們的 YOLOv8n（不是 HW6 的偵測器）", "lbpcascade (OpenCV)": "lbpcascade（OpenCV）",
+})
+
 
 def _key(english: str) -> str:
     return "t" + hashlib.sha1(english.encode()).hexdigest()[:10]  # no dots: the frontend reads dots as paths
@@ -81,6 +110,11 @@ def T(english: str):
     if english not in ZH_TW:
         raise KeyError(f"no zh-TW translation for {english!r}: add it to demo/i18n.py")
     return I18N(_key(english))
+
+
+def translated(choices) -> list[tuple]:
+    """(label in the visitor's language, English value) per choice: what is sent stays the English value."""
+    return [(T(c), c) for c in choices]
 
 
 def both(english: str, chinese: str):

@@ -22,6 +22,9 @@ from .denoise import grid
 WHY_SLERP = ("Why slerp: a Gaussian x_T lives near the sphere of radius √d; the straight line between two "
              "of them cuts inside it (the midpoint has ~71 % of the norm), so linear blends look faded, "
              "while slerp stays on the sphere.")
+EXPLANATION = ("Two seeds; their x_T blended, each blend sampled with deterministic DDIM. " + WHY_SLERP
+               + " With a StyleGAN checkpoint: the top strip is linear in w (with truncation ψ), the bottom slerp "
+                 "in z, seed A's noise maps held fixed.")
 MAX_FRAMES = 16
 MAX_STEPS = 100
 

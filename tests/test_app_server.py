@@ -254,6 +254,10 @@ def test_every_tab_in_headless_chromium(app_url):
         zh.locator("#gen-run").click()
         expect(zh.locator("#gen-info")).to_contain_text("張圖，種子 0–7", timeout=60_000)  # the run's summary too
         expect(zh.locator("#checkpoint input").first).to_have_value(re.compile("雙樣本分數|^anime-64$"))
+        zh.get_by_role("tab", name="前向過程").click()  # explanations and choices too (the value sent stays English)
+        expect(zh.get_by_text("前向過程以封閉形式加入高斯雜訊")).to_be_visible()
+        expect(zh.get_by_text("生成的人臉", exact=True)).to_be_visible()
+        zh.get_by_role("tab", name="生成").click()
         if shots:
             zh.wait_for_timeout(1500)  # the gallery's fade-out while it updates
             zh.screenshot(path=os.path.join(shots, "app_generate_zh-TW.png"), full_page=True)
