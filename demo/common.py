@@ -72,15 +72,18 @@ def plot_style():
     import matplotlib
 
     matplotlib.use("Agg")
-    from matplotlib import font_manager
-
-    families = ["DejaVu Sans"]
-    path = cjk_font()
-    if path and chinese():
-        font_manager.fontManager.addfont(path)
-        families.append(font_manager.FontProperties(fname=path).get_name())
+    families = ["DejaVu Sans"] + ([_cjk_family()] if cjk_font() and chinese() else [])
     with matplotlib.rc_context({"font.family": families}):
         yield
+
+
+@functools.cache
+def _cjk_family() -> str:
+    """The CJK font's family name, registered with matplotlib once."""
+    from matplotlib import font_manager
+
+    font_manager.fontManager.addfont(cjk_font())
+    return font_manager.FontProperties(fname=cjk_font()).get_name()
 
 
 class _Unchanged:
