@@ -45,6 +45,11 @@ def describe(detector) -> str:
               f"**{detector.name}**——不是作業的 YOLOv8 偵測器，所以它的比率只是 HW6 AFD 的估計")
 
 
+def at_step(i: int, n: int) -> str:
+    """'step i/n' in the visitor's language (progress and statuses)."""
+    return tr(f"step {i}/{n}", f"第 {i}/{n} 步")
+
+
 @functools.cache
 def cjk_font() -> str | None:
     """The path of a font that has Chinese glyphs, or None."""

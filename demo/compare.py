@@ -16,7 +16,7 @@ from lab.pipeline import stream, to_uint8
 from lab.registry import REGISTRY
 
 from . import files, limits
-from .common import DEFAULT_CHECKPOINT, UNCHANGED, drawn, labelled_grid, last, plot_style
+from .common import DEFAULT_CHECKPOINT, UNCHANGED, at_step, drawn, labelled_grid, last, plot_style
 from .messages import tr
 
 
@@ -112,10 +112,6 @@ def compare_stream(seed: int, steps: str = "10,20,50,100", etas: str = "0,0.5,1"
     with plot_style():
         seconds_plot(seconds, step_list, eta_list, T if include_ddpm else None, plot)
     yield canvas, table, plot, quality_plot(checkpoint)
-
-
-def at_step(i: int, n: int) -> str:
-    return tr(f"step {i}/{n}", f"第 {i}/{n} 步")
 
 
 def seconds_plot(seconds: dict, step_list: list[int], eta_list: list[float], ddpm_T: int | None, path: str) -> None:

@@ -13,7 +13,7 @@ from lab.pipeline import sample_images, stream, to_uint8
 from lab.registry import REGISTRY
 
 from . import limits
-from .common import UNCHANGED, describe, drawn, font, get_detector, last
+from .common import UNCHANGED, at_step, describe, drawn, font, get_detector, last
 from .messages import tr
 
 MAX_IMAGES = 16
@@ -64,7 +64,6 @@ def versus_stream(num_images: int = 4, seed: int = 0, ddim_steps: int = 20, incl
         if progress:
             progress(frac, what)
 
-    at_step = lambda i, n: tr(f"step {i}/{n}", f"第 {i}/{n} 步")  # noqa: E731
     for label, name, steps in methods:
         t0 = time.perf_counter()
         run = stream(model, name, steps, 0.0, seeds=seeds)
