@@ -1,5 +1,7 @@
 """Quality checks for a checkpoint: lbpcascade face rate on N generated images (beside real faces and
-pure noise), nearest training neighbours in pixel space (are samples copies?), and variety.
+pure noise), the classifier two-sample score of those images against the held-out real faces
+(evaluation/two_sample.py; 0.5 = indistinguishable), nearest training neighbours in pixel space (are samples
+copies?), and variety.
 
     python bench/checkpoint_report.py --checkpoint checkpoints/anime-64 --n 1000 --out checkpoints/anime-64/report
 
@@ -22,6 +24,7 @@ from lab.checkpoint import load_checkpoint  # noqa: E402
 from lab import paths  # noqa: E402
 from lab.data import load_images  # noqa: E402
 from evaluation.detect import LbpCascadeDetector  # noqa: E402
+from evaluation.two_sample import C2STConfig, c2st  # noqa: E402
 from lab.pipeline import generate_batches  # noqa: E402
 
 
@@ -71,6 +74,9 @@ def main() -> None:
     noise = rng.integers(0, 256, (args.n, *gen.shape[1:]), dtype=np.uint8)
     rates = {"generated": detector.face_rate(gen), "real": detector.face_rate(real), "noise": detector.face_rate(noise)}
 
+    held = load_images(args.data, model.image_size, log=None, split="heldout").permute(0, 2, 3, 1).numpy()
+    two_sample = c2st(gen, held, C2STConfig(seed=0))
+
     k = 64
     idx, dist = nearest(gen[:k], train)
     _, real_dist = nearest(real[:k], train, exclude_self=True)
@@ -85,6 +91,8 @@ def main() -> None:
     how = "one StyleGAN pass (psi 1)" if model.kind == "stylegan" else f"{args.sampler} {args.steps} steps"
     report = {"checkpoint": args.checkpoint, "model": model.kind, "steps_trained": model.config.get("steps_trained"),
               "n": args.n, "sampling": how, "seconds": seconds, "lbpcascade_face_rate": rates,
+              "two_sample": {"score": two_sample["score"], "n_per_set": two_sample["n_per_set"],
+                             "real": "held-out split", "critic_seed": 0},
               "nn_rms_generated_to_train_median": float(np.median(dist)),
               "nn_rms_real_to_other_train_median": float(np.median(real_dist)),
               "nn_rms_generated_min": float(dist.min()),
@@ -95,6 +103,8 @@ def main() -> None:
     print(f"| sampling | {args.n} images, {how}, batch {args.batch_size}: {seconds:.1f} s |")
     print(f"| lbpcascade face rate | generated {rates['generated']:.3f}, real {rates['real']:.3f}, "
           f"noise {rates['noise']:.3f} |")
+    print(f"| two-sample score vs {two_sample['n_per_set']} held-out real faces (0.5 = indistinguishable) | "
+          f"{two_sample['score']:.3f} |")
     print(f"| nearest training image, RMS pixel distance (median of {k}) | generated {np.median(dist):.1f}, "
           f"real faces to other training faces {np.median(real_dist):.1f}; closest generated {dist.min():.1f} |")
     print(f"| variety: RMS distance between random pairs | generated {report['pairwise_rms_generated']:.1f}, "

@@ -104,3 +104,38 @@ def test_evaluate_report_adds_the_two_sample_score_to_every_setting(tmp_path):
     assert min(r["two_sample"]["score"] for r in rows) > 0.8
     assert "| two-sample |" in (out / "report.md").read_text()
     assert (out / "quality_vs_steps.png").is_file()
+
+
+def test_checkpoint_report_scores_against_the_heldout_faces(tmp_path, monkeypatch):
+    """bench/checkpoint_report.py adds the two-sample score (vs the held-out split only) to its report."""
+    import importlib.util
+    import json
+    import os
+    import sys
+
+    from PIL import Image
+
+    from helpers import TINY, random_unet
+    from lab.checkpoint import save_checkpoint
+    from lab.data import is_heldout
+
+    data = tmp_path / "faces"
+    data.mkdir()
+    held = [f"{i}.jpg" for i in range(2000) if is_heldout(f"{i}.jpg")][:24]
+    train = [f"{i}.jpg" for i in range(100) if not is_heldout(f"{i}.jpg")][:30]
+    for name, img in zip(held + train, textured(len(held) + len(train), 4)):
+        Image.fromarray(img).save(data / name)
+    ck = str(tmp_path / "tiny")
+    save_checkpoint(ck, random_unet(std=0.05), TINY, "cosine", 100, "v")
+    path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "bench", "checkpoint_report.py")
+    spec = importlib.util.spec_from_file_location("checkpoint_report", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    monkeypatch.setattr(sys, "argv", ["checkpoint_report.py", "--checkpoint", ck, "--n", "40", "--steps", "2",
+                                      "--data", str(data), "--out", str(tmp_path / "report")])
+    module.main()
+    report = json.loads((tmp_path / "report" / "report.json").read_text())
+    # 40 generated vs the 24 held-out faces (not all 54); a random UNet is told apart
+    assert report["two_sample"]["n_per_set"] == 24 and report["two_sample"]["real"] == "held-out split"
+    assert report["two_sample"]["score"] > 0.8
+    assert (tmp_path / "report" / "grid.png").is_file()
