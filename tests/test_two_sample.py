@@ -131,11 +131,12 @@ def test_checkpoint_report_scores_against_the_heldout_faces(tmp_path, monkeypatc
     spec = importlib.util.spec_from_file_location("checkpoint_report", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    monkeypatch.setattr(sys, "argv", ["checkpoint_report.py", "--checkpoint", ck, "--n", "40", "--steps", "2",
+    monkeypatch.setattr(sys, "argv", ["checkpoint_report.py", "--checkpoint", ck, "--n", "30", "--steps", "2",
+                                      "--two-sample-n", "40",
                                       "--data", str(data), "--out", str(tmp_path / "report")])
     module.main()
     report = json.loads((tmp_path / "report" / "report.json").read_text())
-    # 40 generated vs the 24 held-out faces (not all 54); a random UNet is told apart
+    # 40 generated (30 + 10 more) vs the 24 held-out faces (not all 54); a random UNet is told apart
     assert report["two_sample"]["n_per_set"] == 24 and report["two_sample"]["real"] == "held-out split"
     assert report["two_sample"]["score"] > 0.8
     assert (tmp_path / "report" / "grid.png").is_file()
