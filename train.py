@@ -22,9 +22,9 @@ from lab.data import AUGMENTATIONS, augment, load_images
 from diffusion.samplers import dpm_solver, eps_model, sample, seeded_noise
 from diffusion.schedules import make_schedule
 from training.loop import DataWalk, run
-from training.plumbing import (DEFAULT_DATA, config_parser, ema_decay_at, flatten_optimizer, plot_losses, prefixed,
-                               read_training_state, restore_rng, resumed_config, save_grid, unflatten_optimizer,
-                               update_ema, world_size, write_training_state)
+from training.plumbing import (DEFAULT_DATA, MOMENTS_DTYPES, config_parser, ema_decay_at, flatten_optimizer,
+                               plot_losses, prefixed, read_training_state, restore_rng, resumed_config, save_grid,
+                               unflatten_optimizer, update_ema, world_size, write_training_state)
 from diffusion.unet import UNet, UNetConfig, count_parameters
 
 
@@ -67,6 +67,7 @@ class TrainConfig:
     compile: bool = False  # torch.compile the model (CUDA)
     threads: int = 0  # torch CPU threads (0 = torch's default)
     progress: bool = True
+    moments_dtype: str = "float32"  # AdamW moments in training_state: float32 (exact resume) | bfloat16 (half size)
 
     def unet_config(self) -> UNetConfig:
         return UNetConfig(image_size=self.image_size, base_channels=self.base_channels,
@@ -85,6 +86,8 @@ def parse_args(argv: list[str] | None = None) -> TrainConfig:
         p.error(f"--augment must be one of {', '.join(AUGMENTATIONS)}")
     if cfg.prediction not in ("eps", "v"):
         p.error("--prediction must be eps or v")
+    if cfg.moments_dtype not in MOMENTS_DTYPES:
+        p.error(f"--moments-dtype must be one of {', '.join(MOMENTS_DTYPES)}")
     if cfg.batch_size < 1 or cfg.max_steps < 1:
         p.error("--batch-size and --max-steps must be >= 1")
     return cfg
@@ -95,7 +98,7 @@ def parse_args(argv: list[str] | None = None) -> TrainConfig:
 def save_state(cfg: TrainConfig, model, ema, opt, step: int, walk: DataWalk) -> None:
     """The training state (one atomic file, EMA included) first, then the checkpoint the app loads: a crash
     between the two leaves a complete state to resume from and the previous checkpoint."""
-    opt_tensors, opt_meta = flatten_optimizer(opt)
+    opt_tensors, opt_meta = flatten_optimizer(opt, cfg.moments_dtype)
     tensors = {**{f"model.{k}": v for k, v in model.state_dict().items()},
                **{f"ema.{k}": v for k, v in ema.state_dict().items()}, **opt_tensors,
                "rng.torch": torch.get_rng_state(), **walk.tensors()}

@@ -25,9 +25,9 @@ from gan.diffaugment import check_policy, diff_augment
 from gan.stylegan import (Discriminator, Generator, StyleGANConfig, discriminator_loss, generate,
                                 generator_loss, r1_penalty)
 from training.loop import DataWalk, run
-from training.plumbing import (DEFAULT_DATA, config_parser, ema_decay_at, flatten_optimizer, plot_losses, prefixed,
-                               read_training_state, restore_rng, resumed_config, save_grid, unflatten_optimizer,
-                               update_ema, world_size, write_training_state)
+from training.plumbing import (DEFAULT_DATA, MOMENTS_DTYPES, config_parser, ema_decay_at, flatten_optimizer,
+                               plot_losses, prefixed, read_training_state, restore_rng, resumed_config, save_grid,
+                               unflatten_optimizer, update_ema, world_size, write_training_state)
 
 
 @dataclass
@@ -63,6 +63,7 @@ class GANConfig:
     max_images: int = 0
     threads: int = 0
     progress: bool = True
+    moments_dtype: str = "float32"  # Adam moments in training_state: float32 (exact resume) | bfloat16 (half size)
 
     def model_config(self) -> StyleGANConfig:
         return StyleGANConfig(image_size=self.image_size, z_dim=self.z_dim, w_dim=self.w_dim,
@@ -79,6 +80,8 @@ def parse_args(argv: list[str] | None = None) -> GANConfig:
         check_policy(cfg.diffaugment)
     except ValueError as e:
         p.error(str(e))
+    if cfg.moments_dtype not in MOMENTS_DTYPES:
+        p.error(f"--moments-dtype must be one of {', '.join(MOMENTS_DTYPES)}")
     if cfg.batch_size < 2 or cfg.max_steps < 1 or cfg.r1_every < 1:
         p.error("--batch-size must be >= 2; --max-steps and --r1-every >= 1")
     if not 0 <= cfg.mixing <= 1:
@@ -89,8 +92,8 @@ def parse_args(argv: list[str] | None = None) -> GANConfig:
 
 def save_state(cfg: GANConfig, g, d, g_ema, opt_g, opt_d, step: int, walk: DataWalk) -> None:
     """The training state (one atomic file, G's EMA included) first, then the checkpoint the app loads."""
-    tg, mg = flatten_optimizer(opt_g)
-    td, md = flatten_optimizer(opt_d)
+    tg, mg = flatten_optimizer(opt_g, cfg.moments_dtype)
+    td, md = flatten_optimizer(opt_d, cfg.moments_dtype)
     tensors = {**{f"g.{k}": v for k, v in g.state_dict().items()}, **{f"d.{k}": v for k, v in d.state_dict().items()},
                **{f"ema.{k}": v for k, v in g_ema.state_dict().items()},
                **{f"g{k}": v for k, v in tg.items()}, **{f"d{k}": v for k, v in td.items()},

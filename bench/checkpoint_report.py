@@ -34,16 +34,20 @@ def save_grid(images: np.ndarray, path: str, nrow: int = 8) -> None:
     save_image(torch.from_numpy(images).permute(0, 3, 1, 2).float() / 255, path, nrow=nrow, padding=2)
 
 
-def nearest(queries: np.ndarray, pool: np.ndarray, exclude_self: bool = False) -> tuple[np.ndarray, np.ndarray]:
-    """Per query: index and RMS pixel distance (0..255 scale) of its nearest image in pool."""
+def nearest(queries: np.ndarray, pool: np.ndarray, exclude: np.ndarray | None = None
+            ) -> tuple[np.ndarray, np.ndarray]:
+    """Per query: index and RMS pixel distance (0..255 scale) of its nearest image in pool; exclude[i] is a pool
+    index query i may not match (itself, when the queries come from the pool). Self is left out by index, not
+    by a zero distance: cdist's fast matrix-product path puts an image a few tenths from itself."""
     q = torch.from_numpy(queries.reshape(len(queries), -1)).float()
     best_d = torch.full((len(q),), float("inf"))
     best_i = torch.zeros(len(q), dtype=torch.long)
     for start in range(0, len(pool), 4096):
         p = torch.from_numpy(pool[start:start + 4096].reshape(-1, q.shape[1])).float()
         d = torch.cdist(q, p)
-        if exclude_self:
-            d[d < 1e-6] = float("inf")
+        if exclude is not None:
+            rows = np.flatnonzero((exclude >= start) & (exclude < start + len(p)))
+            d[rows, exclude[rows] - start] = float("inf")
         m, i = d.min(dim=1)
         better = m < best_d
         best_d[better], best_i[better] = m[better], i[better] + start
@@ -75,7 +79,8 @@ def main() -> None:
     detector = LbpCascadeDetector()
     train = load_images(args.data, model.image_size, log=None).permute(0, 2, 3, 1).numpy()
     rng = np.random.default_rng(0)
-    real = train[rng.choice(len(train), args.n, replace=False)]
+    real_idx = rng.choice(len(train), args.n, replace=False)
+    real = train[real_idx]
     noise = rng.integers(0, 256, (args.n, *gen.shape[1:]), dtype=np.uint8)
     rates = {"generated": detector.face_rate(gen), "real": detector.face_rate(real), "noise": detector.face_rate(noise)}
 
@@ -84,7 +89,7 @@ def main() -> None:
 
     k = 64
     idx, dist = nearest(gen[:k], train)
-    _, real_dist = nearest(real[:k], train, exclude_self=True)
+    _, real_dist = nearest(real[:k], train, exclude=real_idx[:k])
     pairs = np.stack([gen[:16], train[idx[:16]]], axis=1).reshape(-1, *gen.shape[1:])  # sample above its neighbour
     save_grid(np.concatenate([pairs[0::2], pairs[1::2]]), os.path.join(out, "nearest.png"), nrow=16)
     save_grid(gen[:64], os.path.join(out, "grid.png"))

@@ -3,6 +3,7 @@
     python bench/quality.py                       # calibration rows + every checkpoint, 3 seeds, 2000 images
     python bench/quality.py --checkpoints anime-64 --seeds 1 --skip-calibration
     python bench/quality.py --folder runs --checkpoints anime-64-v2 --skip-calibration   # a run in progress
+    python bench/quality.py --checkpoints anime-64 --skip-calibration --merge   # re-score one, update the table
 
 Real faces are the held-out split of ../shared/data/anime-faces (never trained on by any model trained since
 the split exists). Calibration: a random sample of training faces (real vs real), and the same sample blurred
@@ -36,6 +37,22 @@ def row(name: str, scores: list[float], extra: dict | None = None) -> dict:
             "spread": float(np.max(scores) - np.min(scores)), **(extra or {})}
 
 
+def merged(path: str, rows: list[dict], n: int, seeds: int) -> list[dict]:
+    """The full table at path with rows put in: a row of the same set replaces the old one in place, a new
+    set goes at the end. Refused when the table was measured with another n or number of seeds."""
+    try:
+        with open(path) as f:
+            table = json.load(f)
+    except (OSError, ValueError):
+        sys.exit(f"--merge: no readable full table at {path}; run bench/quality.py without --merge first")
+    if (table.get("n_per_set"), table.get("seeds")) != (n, seeds):
+        sys.exit(f"--merge: {path} was measured with {table.get('n_per_set')} images and {table.get('seeds')} "
+                 f"seeds; merge rows measured the same way (--n {table.get('n_per_set')} --seeds {table.get('seeds')})")
+    new = {r["set"]: r for r in rows}
+    out = [new.pop(r["set"], r) for r in table["rows"]]
+    return out + list(new.values())
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--n", type=int, default=2000, help="images per set")
@@ -44,6 +61,8 @@ def main() -> int:
     p.add_argument("--checkpoints", default="", help="comma-separated names (default: every one in --folder)")
     p.add_argument("--skip-calibration", action="store_true")
     p.add_argument("--out", default=os.path.join(paths.ROOT, "bench", "results"))
+    p.add_argument("--merge", action="store_true",
+                   help="put this run's rows into the full table (quality.json/md), replacing rows of the same set")
     args = p.parse_args()
     if not os.path.isdir(paths.FACES):
         sys.exit(f"no real faces at {paths.FACES}: set ANIME_FACES_DIR")
@@ -89,13 +108,17 @@ def main() -> int:
             json.dump(report, f, indent=2)
         print(f"{rows[-1]['set']}: {rows[-1]['mean']:.3f} (spread {rows[-1]['spread']:.3f})", flush=True)
     os.makedirs(args.out, exist_ok=True)
+    full = not args.skip_calibration and not args.checkpoints
+    if args.merge and not full:
+        rows = merged(os.path.join(args.out, "quality.json"), rows, args.n, args.seeds)
+        full = True
     md = ["| images | two-sample score, mean of " + str(args.seeds) + " seeds | spread (max − min) | per seed |",
           "|---|---|---|---|"]
     md += [f"| {r['set']} | {r['mean']:.3f} | {r['spread']:.3f} | {', '.join(f'{v:.3f}' for v in r['scores'])} |"
            for r in rows]
     text = "\n".join(md)
     print("\n" + text)
-    suffix = "" if not args.skip_calibration and not args.checkpoints else "-partial"
+    suffix = "" if full else "-partial"
     with open(os.path.join(args.out, f"quality{suffix}.md"), "w") as f:
         f.write(text + "\n")
     with open(os.path.join(args.out, f"quality{suffix}.json"), "w") as f:

@@ -17,7 +17,10 @@ def test_dry_run_lists_what_the_space_needs_and_nothing_else(capsys):
                    "demo/generate.py", "gan/stylegan.py", "evaluation/detect.py", "checkpoints/anime-64/config.json",
                    "checkpoints/anime-64/model.safetensors", "checkpoints/stylegan-64/model.safetensors",
                    "checkpoints/afd-yolov8n/detector.json", "checkpoints/lbpcascade_animeface.xml",
-                   "docs/app_generate.png"):
+                   "docs/app_generate.png",
+                   # what the app reads: the picker's two-sample scores, Compare's quality-vs-steps plot
+                   "checkpoints/anime-64/report/two_sample.json", "checkpoints/stylegan-64/report/two_sample.json",
+                   "checkpoints/anime-64/eval/quality_vs_steps.png"):
         assert needed in listed, needed
     for path in listed:
         assert not path.startswith(("tests/", "bench/", "scripts/", ".ci/", "runs/")), path

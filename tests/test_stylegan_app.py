@@ -79,6 +79,15 @@ def test_train_gan_resumes_exactly(tmp_path):
     assert cfg["model"] == "stylegan" and cfg["steps_trained"] == 4 and cfg["weights"] == "EMA"
     assert os.path.isfile(os.path.join(a, "loss.png")) and os.listdir(os.path.join(a, "samples"))
     assert isinstance(load_checkpoint(a), LoadedGAN)
+    c = str(tmp_path / "c")  # bf16 moments: G's and D's Adam moments at half size, and it resumes
+    train(parse_args(["--data", data, "--out", c, "--max-steps", "2", "--save-every", "2", "--moments-dtype",
+                      "bfloat16", *TINY_GAN_FLAGS]))
+    state = load_file(os.path.join(c, "training_state", "state.safetensors"))
+    moments = [v for k, v in state.items() if k.endswith(("exp_avg", "exp_avg_sq"))]
+    assert {k[:2] for k in state if k.endswith("exp_avg")} == {"go", "do"}
+    assert moments and all(v.dtype == torch.bfloat16 for v in moments)
+    assert train(parse_args(["--out", c, "--max-steps", "3", "--resume", "--moments-dtype", "bfloat16",
+                             *TINY_GAN_FLAGS])) == 3
 
 
 def test_app_tabs_with_a_stylegan(checkpoints, tmp_path):

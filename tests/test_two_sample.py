@@ -140,3 +140,52 @@ def test_checkpoint_report_scores_against_the_heldout_faces(tmp_path, monkeypatc
     assert report["two_sample"]["n_per_set"] == 24 and report["two_sample"]["real"] == "held-out split"
     assert report["two_sample"]["score"] > 0.8
     assert (tmp_path / "report" / "grid.png").is_file()
+
+
+def test_quality_merge_replaces_a_rescored_row_in_place(tmp_path):
+    """bench/quality.py --merge: a re-scored checkpoint's row replaces its old row; a table measured with other
+    settings is refused with a sentence saying how it was measured."""
+    import importlib.util
+    import json
+    import os
+
+    import pytest
+
+    path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "bench", "quality.py")
+    spec = importlib.util.spec_from_file_location("quality", path)
+    quality = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(quality)
+    table = tmp_path / "quality.json"
+    old = [quality.row("real", [0.5, 0.5, 0.5]), quality.row("anime-64 (DPM-Solver++ 20)", [0.77, 0.76, 0.77]),
+           quality.row("stylegan-64 (StyleGAN, ψ 1)", [0.87, 0.88, 0.86])]
+    table.write_text(json.dumps({"n_per_set": 2000, "seeds": 3, "rows": old}))
+    new = [quality.row("anime-64 (DPM-Solver++ 20)", [0.73, 0.74, 0.73]), quality.row("new (x)", [0.9, 0.9, 0.9])]
+    rows = quality.merged(str(table), new, 2000, 3)
+    assert [r["set"] for r in rows] == ["real", "anime-64 (DPM-Solver++ 20)", "stylegan-64 (StyleGAN, ψ 1)", "new (x)"]
+    assert rows[1]["scores"] == [0.73, 0.74, 0.73] and rows[2] == old[2]
+    with pytest.raises(SystemExit, match="measured with 2000 images and 3 seeds"):
+        quality.merged(str(table), new, 2000, 1)
+    with pytest.raises(SystemExit, match="no readable full table"):
+        quality.merged(str(tmp_path / "none.json"), new, 2000, 3)
+
+
+def test_nearest_leaves_a_query_itself_out_by_index():
+    """checkpoint_report's nearest(): a real face drawn from the pool must not find itself (cdist's matrix-product
+    path puts an image a few tenths from itself, so a zero-distance test let it through)."""
+    import importlib.util
+    import os
+
+    import numpy as np
+
+    path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "bench", "checkpoint_report.py")
+    spec = importlib.util.spec_from_file_location("checkpoint_report", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    pool = np.random.default_rng(0).integers(0, 256, (5000, 16, 16, 3), dtype=np.uint8)  # two chunks of 4096
+    pool[4500] = np.clip(pool[10].astype(int) + 3, 0, 255)  # a near-copy of 10, across the chunk border
+    picks = np.array([10, 4500, 77])
+    idx, dist = module.nearest(pool[picks], pool, exclude=picks)
+    assert idx[0] == 4500 and idx[1] == 10 and 2 < dist[0] < 4, (idx, dist)
+    assert idx[2] != 77 and dist[2] > 50
+    idx, dist = module.nearest(pool[picks], pool)
+    assert list(idx) == list(picks) and dist.max() < 1

@@ -1,0 +1,39 @@
+"""bench/posthoc_ema.py: a longer EMA of a run computed afterwards from snapshots of its raw weights."""
+import importlib.util
+import os
+
+import pytest
+import torch
+from safetensors.torch import save_file
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def load_module():
+    spec = importlib.util.spec_from_file_location("posthoc_ema", os.path.join(ROOT, "bench", "posthoc_ema.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_average_matches_a_per_step_ema_of_piecewise_linear_weights(tmp_path):
+    """Weights that move linearly between snapshots: the closed-form interval update equals the per-step EMA."""
+    posthoc = load_module()
+    (tmp_path / "snapshots").mkdir()
+    start = {"w": torch.zeros(3), "count": torch.tensor(7)}
+    for step, value in ((10, 1.0), (20, 1.0), (30, 3.0)):
+        save_file({"w": torch.full((3,), value), "count": torch.tensor(step)},
+                  str(tmp_path / "snapshots" / f"step_{step:06d}.safetensors"))
+    snaps = posthoc.snapshots(str(tmp_path))
+    assert [s for s, _ in snaps] == [10, 20, 30]
+    d = 0.9
+    out = posthoc.average(start, 0, snaps[:2], d, {"w": torch.ones(3), "count": torch.tensor(0)})
+    assert torch.allclose(out["w"], torch.full((3,), 1 - d ** 20)) and int(out["count"]) == 20
+    # per step: weights 1 for steps 1..20, then rising linearly to 3 at step 30
+    ema = 0.0
+    for t in range(1, 31):
+        ema = d * ema + (1 - d) * (1.0 if t <= 20 else 1.0 + 2.0 * (t - 20) / 10)
+    out = posthoc.average(start, 0, snaps, d, {"w": torch.ones(3), "count": torch.tensor(0)})
+    assert abs(float(out["w"][0]) - ema) < 1e-6 and out["w"].dtype == torch.float32
+    with pytest.raises(ValueError, match="decay must be between 0 and 1"):
+        posthoc.average(start, 0, snaps, 1.0)
