@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from lab.checkpoint import save_checkpoint
+from lab.checkpoint import atomic_save_tensors, save_checkpoint
 from lab.data import AUGMENTATIONS, augment, load_images
 from diffusion.samplers import dpm_solver, eps_model, sample, seeded_noise
 from diffusion.schedules import make_schedule
@@ -68,6 +68,7 @@ class TrainConfig:
     threads: int = 0  # torch CPU threads (0 = torch's default)
     progress: bool = True
     moments_dtype: str = "float32"  # AdamW moments in training_state: float32 (exact resume) | bfloat16 (half size)
+    snapshots: bool = False  # also keep each save's raw weights in out/snapshots/ (for bench/posthoc_ema.py)
 
     def unet_config(self) -> UNetConfig:
         return UNetConfig(image_size=self.image_size, base_channels=self.base_channels,
@@ -104,6 +105,9 @@ def save_state(cfg: TrainConfig, model, ema, opt, step: int, walk: DataWalk) -> 
                "rng.torch": torch.get_rng_state(), **walk.tensors()}
     write_training_state(cfg.out, tensors, {"step": step, "pos": walk.pos, "optimizer": opt_meta,
                                            "config": dataclasses.asdict(cfg)})
+    if cfg.snapshots:  # 10 MB a save for the default UNet: local material for longer EMAs, never committed
+        os.makedirs(os.path.join(cfg.out, "snapshots"), exist_ok=True)
+        atomic_save_tensors(model.state_dict(), os.path.join(cfg.out, "snapshots", f"step_{step:06d}.safetensors"))
     save_checkpoint(cfg.out, ema, cfg.unet_config(), cfg.schedule, cfg.timesteps, cfg.prediction, extra={
         "steps_trained": step, "images_seen": step * cfg.batch_size * world_size(),
         "training": dataclasses.asdict(cfg),

@@ -4,8 +4,8 @@ trainer's EMA (0.999: about 1000 steps) give better samples? (EDM2's post-hoc EM
     python bench/posthoc_ema.py --run runs/anime-64-v2 --start STATE --decays 0.9995,0.9998
     python bench/quality.py --folder runs --checkpoints anime-64-v2-ema0.9995,anime-64-v2 --skip-calibration --seeds 1
 
-Snapshots: runs/NAME/snapshots/step_NNNNNN.safetensors, the raw weights (the state's model.*) at each save,
-copied out of training_state/ while the run trains (they stay local: 10 MB each). --start is a training
+Snapshots: runs/NAME/snapshots/step_NNNNNN.safetensors, the raw weights at each save, which
+`train.py --snapshots` keeps (they stay local: 10 MB each, so they last one session on a fresh machine). --start is a training
 state from before the first snapshot; its EMA starts each average. Between two snapshots the weights are taken
 to move linearly from θ_a to θ_b, and the g per-step updates of that interval are summed in closed form:
 e ← d^g·e + (1 − d^g)·θ_a + w·(θ_b − θ_a), w = (1 − d)·Σ_j (j/g)·d^(g−j). Each result is written as a checkpoint folder runs/NAME-emaD (config.json + model.safetensors) beside the run.

@@ -37,3 +37,33 @@ def test_average_matches_a_per_step_ema_of_piecewise_linear_weights(tmp_path):
     assert abs(float(out["w"][0]) - ema) < 1e-6 and out["w"].dtype == torch.float32
     with pytest.raises(ValueError, match="decay must be between 0 and 1"):
         posthoc.average(start, 0, snaps, 1.0)
+
+
+def test_train_keeps_snapshots_and_posthoc_writes_loadable_checkpoints(tmp_path):
+    import shutil
+
+    from safetensors.torch import load_file
+
+    from helpers import write_faces
+    from lab.checkpoint import load_checkpoint
+    from test_ship_run import TINY
+    from train import parse_args, train
+
+    data, run = str(tmp_path / "faces"), str(tmp_path / "run")
+    write_faces(data, n=12, size=16)
+    train(parse_args(["--data", data, "--out", run, "--max-steps", "2", "--save-every", "2", *TINY]))
+    start = str(tmp_path / "start.safetensors")
+    shutil.copy(os.path.join(run, "training_state", "state.safetensors"), start)
+    train(parse_args(["--out", run, "--resume", "--max-steps", "6", "--save-every", "2", "--snapshots",
+                      "--no-progress"]))
+    snaps = sorted(os.listdir(os.path.join(run, "snapshots")))
+    assert snaps == ["step_000004.safetensors", "step_000006.safetensors"]
+    state = load_file(os.path.join(run, "training_state", "state.safetensors"))
+    last = load_file(os.path.join(run, "snapshots", snaps[-1]))
+    assert all(torch.equal(v, state["model." + k]) for k, v in last.items())
+    posthoc = load_module()
+    assert posthoc.main(["--run", run, "--start", start, "--decays", "0.5"]) == 0
+    model = load_checkpoint(run + "-ema0.5")
+    assert model.config["steps_trained"] == 6 and "post-hoc EMA 0.5" in model.config["weights"]
+    with pytest.raises(SystemExit, match="no snapshots after step 6"):
+        posthoc.main(["--run", run, "--start", os.path.join(run, "training_state", "state.safetensors")])

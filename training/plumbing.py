@@ -19,7 +19,7 @@ DEFAULT_DATA = paths.FACES
 STATE_DIR = "training_state"
 # flags that a resumed run takes from the command line; every other field comes from the saved run
 RESUME_KEEPS = {"out", "resume", "max_steps", "progress", "threads", "sample_every", "save_every", "log_every",
-                "moments_dtype"}
+                "moments_dtype", "snapshots"}
 # how the optimizer's moments may be stored in the training state: float32 resumes bit for bit; bfloat16 halves
 # them (10 MB less for the default UNet, so a run committed every session grows the repo less), at the cost of
 # rounding them once per save (a relative 0.4 %), which a resumed run then carries on from
