@@ -110,7 +110,10 @@ def markdown(rows: list[dict]) -> str:
     for r in rows:
         cells = [f"{r['afd'][n]['afd']:.1%}" if n in r["afd"] else "–" for n in names]
         if with_ts:
-            cells.append(f"{r['two_sample']['score']:.3f}" if "two_sample" in r else "–")
+            cell = f"{r['two_sample']['score']:.3f}" if "two_sample" in r else "–"
+            if "two_sample_first" in r:
+                cell += f" (first {r['two_sample_first']['n_per_set']}: {r['two_sample_first']['score']:.3f})"
+            cells.append(cell)
         fid = f"{r['fid']:.2f}" if r.get("fid") is not None else "n/a"
         secs = f"{r['seconds_per_image']:.3f}" if "seconds_per_image" in r else "–"
         n = next(iter(r["afd"].values()))["n"] if r["afd"] else "–"
@@ -144,9 +147,9 @@ def plot(rows: list[dict], path: str) -> None:
         ax1.plot(steps, [r["afd"][detector]["afd"] * 100 for r in rs], style, label=key)
         ax2.plot(steps, [r["seconds_per_image"] for r in rs], style, label=key)
         if with_ts:
-            axes[1].plot(steps, [r["two_sample"]["score"] for r in rs], style, label=key)
+            axes[1].plot(steps, [r.get("two_sample_first", r["two_sample"])["score"] for r in rs], style, label=key)
     if with_ts:
-        axes[1].set_ylabel("two-sample score (0.5 = like real)")
+        axes[1].set_ylabel("two-sample score, one n for all (0.5 = real)")
     ax1.set_ylabel(f"AFD rate, % ({detector})")
     ax2.set_ylabel("seconds per image (batch 64, CPU)")
     for ax in axes:
@@ -210,6 +213,9 @@ def report(args: argparse.Namespace) -> dict:
             row |= {"fid": None, "fid_missing": fid_missing}
         if args.two_sample:
             row["two_sample"] = two_sample(images, args.real)
+            if k == 0 and len(settings) > 1 and (args.sweep_n or args.n) < n:
+                # a critic trained on fewer images tells them apart less well: compare settings at one n
+                row["two_sample_first"] = two_sample(images[:args.sweep_n], args.real)
         rows.append({"setting": name, "n": n, "sampler": sampler, "steps": steps, "eta": eta,
                      "nfe": model.schedule.num_timesteps if sampler == "ddpm" else steps,
                      "seconds_per_image": seconds, **row})

@@ -4,6 +4,7 @@
     python bench/quality.py --checkpoints anime-64 --seeds 1 --skip-calibration
     python bench/quality.py --folder runs --checkpoints anime-64-v2 --skip-calibration   # a run in progress
     python bench/quality.py --checkpoints anime-64 --skip-calibration --merge   # re-score one, update the table
+    python bench/quality.py --checkpoints anime-64 --skip-calibration --sampler ddim --steps 20   # another setting
 
 Real faces are the held-out split of ../shared/data/anime-faces (never trained on by any model trained since
 the split exists). Calibration: a random sample of training faces (real vs real), and the same sample blurred
@@ -37,6 +38,14 @@ def row(name: str, scores: list[float], extra: dict | None = None) -> dict:
             "spread": float(np.max(scores) - np.min(scores)), **(extra or {})}
 
 
+def setting_name(sampler: str, steps: int, eta: float) -> str:
+    if sampler == "ddpm":
+        return "DDPM 1000"
+    if sampler == "ddim":
+        return f"DDIM {steps}, eta {eta:g}"
+    return f"DPM-Solver++ {steps}"
+
+
 def merged(path: str, rows: list[dict], n: int, seeds: int) -> list[dict]:
     """The full table at path with rows put in: a row of the same set replaces the old one in place, a new
     set goes at the end. Refused when the table was measured with another n or number of seeds."""
@@ -61,6 +70,9 @@ def main() -> int:
     p.add_argument("--checkpoints", default="", help="comma-separated names (default: every one in --folder)")
     p.add_argument("--skip-calibration", action="store_true")
     p.add_argument("--out", default=os.path.join(paths.ROOT, "bench", "results"))
+    p.add_argument("--sampler", default="dpm-solver", help="diffusion sampler (generate.py's default: dpm-solver)")
+    p.add_argument("--steps", type=int, default=20)
+    p.add_argument("--eta", type=float, default=0.0)
     p.add_argument("--merge", action="store_true",
                    help="put this run's rows into the full table (quality.json/md), replacing rows of the same set")
     args = p.parse_args()
@@ -82,6 +94,7 @@ def main() -> int:
                 scores.append(c2st(make(sample, s), held, C2STConfig(seed=s))["score"])
             rows.append(row(name, scores))
             print(f"{name}: {rows[-1]['mean']:.3f} (spread {rows[-1]['spread']:.3f})", flush=True)
+    default_setting = (args.sampler, args.steps, args.eta) == ("dpm-solver", 20, 0.0)
     registry = Registry(args.folder)
     names = [n for n in args.checkpoints.split(",") if n] or registry.names()
     from lab.pipeline import generate_batches
@@ -92,10 +105,11 @@ def main() -> int:
         for s in range(args.seeds):
             t0 = time.perf_counter()
             seeds = list(range(100_000 * s, 100_000 * s + args.n))
-            images = np.concatenate([b for _, b in generate_batches(model, seeds, "dpm-solver", 20, 0.0, 64)])
+            images = np.concatenate([b for _, b in generate_batches(model, seeds, args.sampler, args.steps,
+                                                                    args.eta, 64)])
             seconds += time.perf_counter() - t0
             scores.append(c2st(images, held, C2STConfig(seed=s))["score"])
-        setting = "StyleGAN, ψ 1" if model.kind == "stylegan" else "DPM-Solver++ 20"
+        setting = "StyleGAN, ψ 1" if model.kind == "stylegan" else setting_name(args.sampler, args.steps, args.eta)
         steps = model.config.get("steps_trained")
         rows.append(row(f"{name} ({setting})", scores, {"checkpoint": name, "steps_trained": steps,
                                                          "split": model.config.get("data", {}).get("split", "all")}))
@@ -103,9 +117,10 @@ def main() -> int:
                   "real": "held-out split of " + os.path.basename(paths.FACES),
                   "command": " ".join(["python bench/quality.py"] + sys.argv[1:]),
                   "generation_seconds": seconds / args.seeds}
-        os.makedirs(os.path.join(args.folder, name, "report"), exist_ok=True)
-        with open(os.path.join(args.folder, name, "report", "two_sample.json"), "w") as f:
-            json.dump(report, f, indent=2)
+        if model.kind == "stylegan" or default_setting:  # the app shows the score at generate.py's defaults
+            os.makedirs(os.path.join(args.folder, name, "report"), exist_ok=True)
+            with open(os.path.join(args.folder, name, "report", "two_sample.json"), "w") as f:
+                json.dump(report, f, indent=2)
         print(f"{rows[-1]['set']}: {rows[-1]['mean']:.3f} (spread {rows[-1]['spread']:.3f})", flush=True)
     os.makedirs(args.out, exist_ok=True)
     full = not args.skip_calibration and not args.checkpoints
@@ -118,7 +133,7 @@ def main() -> int:
            for r in rows]
     text = "\n".join(md)
     print("\n" + text)
-    suffix = "" if full else "-partial"
+    suffix = "" if full else "-partial" if default_setting else f"-{args.sampler}{args.steps}-eta{args.eta:g}"
     with open(os.path.join(args.out, f"quality{suffix}.md"), "w") as f:
         f.write(text + "\n")
     with open(os.path.join(args.out, f"quality{suffix}.json"), "w") as f:

@@ -100,6 +100,9 @@ def test_evaluate_report_adds_the_two_sample_score_to_every_setting(tmp_path):
     rows = json.loads((out / "report.json").read_text())["rows"]
     assert len(rows) == 11 and all(0.0 <= r["two_sample"]["score"] <= 1.0 for r in rows)
     assert rows[0]["two_sample"]["n_per_set"] == 24 and rows[1]["two_sample"]["n_per_set"] == 20
+    # the default setting is also scored on its first sweep-n images, so the plot compares settings at one n
+    assert rows[0]["two_sample_first"]["n_per_set"] == 20 and "two_sample_first" not in rows[1]
+    assert "(first 20: " in (out / "report.md").read_text()
     # a random tiny UNet's images are nothing like the textured faces: told apart
     assert min(r["two_sample"]["score"] for r in rows) > 0.8
     assert "| two-sample |" in (out / "report.md").read_text()
@@ -167,6 +170,8 @@ def test_quality_merge_replaces_a_rescored_row_in_place(tmp_path):
         quality.merged(str(table), new, 2000, 1)
     with pytest.raises(SystemExit, match="no readable full table"):
         quality.merged(str(tmp_path / "none.json"), new, 2000, 3)
+    assert [quality.setting_name(*a) for a in (("dpm-solver", 20, 0.0), ("ddim", 50, 1.0), ("ddpm", None, 1.0))] == \
+        ["DPM-Solver++ 20", "DDIM 50, eta 1", "DDPM 1000"]
 
 
 def test_nearest_leaves_a_query_itself_out_by_index():
