@@ -220,12 +220,13 @@ def build(cache_ttl: float = 600) -> gr.Blocks:
                                    f"每次最多 {L.max_compare_evaluations:,} 次網路運算。"))
                 c_grid = gr.Image(show_label=False, format="png", elem_id="cmp-grid")  # labels are on the image
                 c_table = gr.Markdown(elem_id="cmp-table")
-                with gr.Row():
-                    c_plot = gr.Image(show_label=False, format="png", elem_id="cmp-plot")
-                    c_quality = gr.Image(show_label=False, format="png", elem_id="cmp-quality")
-                gr.Markdown(T("HW6 Q2 on one screen: the left plot is what each setting costs, measured now; the right one "
-                            "what it gives, measured once for this checkpoint by `evaluate.py report --sweep` (face "
-                            "rates; FID where the Inception weights are present)."))
+                c_plot = gr.Image(show_label=False, format="png", elem_id="cmp-plot")
+                # the report's plot has three panels: full width, so a projector shows its labels
+                c_quality = gr.Image(show_label=False, format="png", elem_id="cmp-quality")
+                gr.Markdown(T("HW6 Q2 on one screen: the first plot is what each setting costs, measured now; the "
+                            "second what it gives, measured once for this checkpoint by `evaluate.py report --sweep "
+                            "--two-sample` (face rates and the two-sample score, 0.5 = like real faces; FID where the "
+                            "Inception weights are present)."))
                 c_inputs = [c_seed, c_steps, c_etas, c_ddpm, checkpoint]
                 views["compare"] = [c_seed, c_steps, c_etas, c_ddpm]
                 link_controls("compare", views["compare"], checkpoint, page_url)

@@ -64,11 +64,11 @@ ZH_TW: dict[str, str] = {
     "this machine.":
         "相同的種子分別經過 DDPM（1000 步）、DDIM 與 StyleGAN 基準模型：GAN 一次前向即產生圖片，擴散模型則需多次網路"
         "運算。每張圖片的耗時與 AFD 比率皆在本機即時量測。",
-    "HW6 Q2 on one screen: the left plot is what each setting costs, measured now; the right one what it gives, "
-    "measured once for this checkpoint by `evaluate.py report --sweep` (face rates; FID where the Inception weights "
-    "are present).":
-        "HW6 第 2 題一次看完：左圖是各設定的耗時（即時量測）；右圖是其品質，由 `evaluate.py report --sweep` 為此檢查點"
-        "量測一次（人臉偵測率；有 Inception 權重時另含 FID）。",
+    "HW6 Q2 on one screen: the first plot is what each setting costs, measured now; the second what it gives, "
+    "measured once for this checkpoint by `evaluate.py report --sweep --two-sample` (face rates and the two-sample "
+    "score, 0.5 = like real faces; FID where the Inception weights are present).":
+        "HW6 第 2 題一次看完：第一張圖是各設定的耗時（即時量測）；第二張是其品質，由 `evaluate.py report --sweep "
+        "--two-sample` 為此檢查點量測一次（人臉偵測率與雙樣本分數，0.5 = 與真實人臉無法區分；有 Inception 權重時另含 FID）。",
 }
 
 # the tabs' longer explanations, kept beside their code
