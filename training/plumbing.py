@@ -124,7 +124,7 @@ def resumed_config(cfg, meta: dict):
                          f"(it has {', '.join(sorted(unknown))}); resume it with that trainer.")
     saved = dict(meta["config"])
     saved.setdefault("exclude_heldout", False)  # runs saved before the held-out split trained on every image
-    return type(cfg)(**{**saved, **{k: getattr(cfg, k) for k in RESUME_KEEPS}})
+    return type(cfg)(**{**saved, **{k: getattr(cfg, k) for k in RESUME_KEEPS if hasattr(cfg, k)}})
 
 
 def restore_rng(state: dict[str, torch.Tensor], data_gen: torch.Generator, rank: int, seed: int, step: int) -> None:
