@@ -8,7 +8,8 @@ Snapshots: runs/NAME/snapshots/step_NNNNNN.safetensors, the raw weights at each 
 `train.py --snapshots` keeps (they stay local: 10 MB each, so they last one session on a fresh machine). --start is a training
 state from before the first snapshot; its EMA starts each average. Between two snapshots the weights are taken
 to move linearly from θ_a to θ_b, and the g per-step updates of that interval are summed in closed form:
-e ← d^g·e + (1 − d^g)·θ_a + w·(θ_b − θ_a), w = (1 − d)·Σ_j (j/g)·d^(g−j). Each result is written as a checkpoint folder runs/NAME-emaD (config.json + model.safetensors) beside the run.
+e ← d^g·e + (1 − d^g)·θ_a + w·(θ_b − θ_a), w = (1 − d)·Σ_j (j/g)·d^(g−j). Each result is written as a
+checkpoint folder runs/NAME-emaD (config.json + model.safetensors) beside the run.
 """
 from __future__ import annotations
 
@@ -20,12 +21,11 @@ import re
 import sys
 
 import torch
-from safetensors import safe_open
 from safetensors.torch import load_file
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from lab.checkpoint import CONFIG_NAME, WEIGHTS_NAME, atomic_save_tensors, atomic_write_bytes  # noqa: E402
-from training.plumbing import prefixed  # noqa: E402
+from training.plumbing import prefixed, read_state_file  # noqa: E402
 
 
 def snapshots(run: str) -> list[tuple[int, str]]:
@@ -64,9 +64,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--start", required=True, help="a training state (state.safetensors) from before the snapshots")
     p.add_argument("--decays", default="0.9995,0.9998")
     args = p.parse_args(argv)
-    with safe_open(args.start, "pt") as f:
-        start_step = json.loads(f.metadata()["meta"])["step"]
-    state = load_file(args.start)
+    state, meta = read_state_file(args.start)
+    if meta is None:
+        raise SystemExit(f"{args.start} has no metadata: pass a state.safetensors written by train.py")
+    start_step = meta["step"]
     snaps = [s for s in snapshots(args.run) if s[0] > start_step]
     if not snaps:
         raise SystemExit(f"no snapshots after step {start_step} in {args.run}/snapshots")

@@ -19,20 +19,16 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from lab.checkpoint import CONFIG_NAME, WEIGHTS_NAME, atomic_save_tensors, atomic_write_bytes  # noqa: E402
-from training.plumbing import STATE_DIR, STATE_FILE, plot_losses, prefixed  # noqa: E402
+from training.plumbing import STATE_DIR, STATE_FILE, plot_losses, prefixed, read_state_file  # noqa: E402
 
 
 def read_state(path: str) -> tuple[dict, dict]:
-    from safetensors import safe_open
-    from safetensors.torch import load_file
-
     if not os.path.isfile(path):
         raise SystemExit(f"no training state at {path}: pass --state, or train the run first")
-    with safe_open(path, "pt") as f:
-        meta = (f.metadata() or {}).get("meta")
+    tensors, meta = read_state_file(path)
     if meta is None:
         raise SystemExit(f"{path} has no metadata: it is not a state written by train.py or train_gan.py")
-    return load_file(path), json.loads(meta)
+    return tensors, meta
 
 
 def ship(run: str, dest: str, state_path: str | None = None) -> dict:

@@ -45,3 +45,24 @@ def random_inception(seed: int = 0):
         if isinstance(m, torch.nn.Conv2d):
             torch.nn.init.kaiming_normal_(m.weight, nonlinearity="relu")
     return net
+
+
+TINY_TRAIN_FLAGS = ["--image-size", "16", "--base-channels", "8", "--channel-mults", "1,2", "--attention-resolutions",
+                    "8", "--batch-size", "4", "--timesteps", "50", "--sample-every", "2", "--log-every", "1",
+                    "--sample-seeds", "4", "--no-progress", "--warmup-steps", "2", "--threads", "1"]
+
+
+def tiny_run(root, steps: int) -> tuple[str, str, str]:
+    """Train a tiny UNet run under root for `steps` steps (saving every 2); returns (data folder, run folder, a copy
+    of its training state at that step, which later saves do not touch)."""
+    import shutil
+
+    from train import parse_args, train
+
+    data, run = str(root / "faces"), str(root / "run")
+    write_faces(data, n=12, size=16)
+    train(parse_args(["--data", data, "--out", run, "--max-steps", str(steps), "--save-every", "2",
+                      *TINY_TRAIN_FLAGS]))
+    kept = str(root / f"state_at_{steps}.safetensors")
+    shutil.copy(os.path.join(run, "training_state", "state.safetensors"), kept)
+    return data, run, kept

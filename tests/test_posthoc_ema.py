@@ -40,20 +40,13 @@ def test_average_matches_a_per_step_ema_of_piecewise_linear_weights(tmp_path):
 
 
 def test_train_keeps_snapshots_and_posthoc_writes_loadable_checkpoints(tmp_path):
-    import shutil
-
     from safetensors.torch import load_file
 
-    from helpers import write_faces
+    from helpers import tiny_run
     from lab.checkpoint import load_checkpoint
-    from test_ship_run import TINY
     from train import parse_args, train
 
-    data, run = str(tmp_path / "faces"), str(tmp_path / "run")
-    write_faces(data, n=12, size=16)
-    train(parse_args(["--data", data, "--out", run, "--max-steps", "2", "--save-every", "2", *TINY]))
-    start = str(tmp_path / "start.safetensors")
-    shutil.copy(os.path.join(run, "training_state", "state.safetensors"), start)
+    _, run, start = tiny_run(tmp_path, 2)
     train(parse_args(["--out", run, "--resume", "--max-steps", "6", "--save-every", "2", "--snapshots",
                       "--no-progress"]))
     snaps = sorted(os.listdir(os.path.join(run, "snapshots")))

@@ -2,7 +2,6 @@
 bench/before_after.py draws the README's before/after figure of two checkpoints."""
 import json
 import os
-import shutil
 import subprocess
 import sys
 
@@ -10,26 +9,17 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from helpers import write_faces
+from helpers import tiny_run
 from train import parse_args, train
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "scripts"))
 import ship_run  # noqa: E402
 
-TINY = ["--image-size", "16", "--base-channels", "8", "--channel-mults", "1,2", "--attention-resolutions", "8",
-        "--batch-size", "4", "--timesteps", "50", "--sample-every", "2", "--log-every", "1", "--sample-seeds", "4",
-        "--no-progress", "--warmup-steps", "2", "--threads", "1"]
-
-
 def test_ship_writes_the_states_ema_and_history_up_to_its_step(tmp_path):
     from lab.checkpoint import load_checkpoint
 
-    data, run = str(tmp_path / "faces"), str(tmp_path / "run")
-    write_faces(data, n=12, size=16)
-    train(parse_args(["--data", data, "--out", run, "--max-steps", "4", "--save-every", "2", *TINY]))
-    kept = str(tmp_path / "state_at_4.safetensors")
-    shutil.copy(os.path.join(run, "training_state", "state.safetensors"), kept)
+    _, run, kept = tiny_run(tmp_path, 4)
     dest = str(tmp_path / "checkpoints" / "tiny")
     os.makedirs(os.path.join(dest, "samples"))
     (tmp_path / "checkpoints" / "tiny" / "samples" / "step_000100.png").write_bytes(b"old")

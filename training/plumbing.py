@@ -89,22 +89,29 @@ def write_training_state(out: str, tensors: dict[str, torch.Tensor], meta: dict)
         os.remove(legacy)
 
 
+def read_state_file(path: str) -> tuple[dict[str, torch.Tensor], dict | None]:
+    """A state.safetensors file's tensors and the metadata stored in it (None for the earlier two-file format)."""
+    from safetensors import safe_open
+    from safetensors.torch import load_file
+
+    with safe_open(path, "pt") as f:
+        stored = (f.metadata() or {}).get("meta")
+    return load_file(path), None if stored is None else json.loads(stored)
+
+
 def read_training_state(out: str) -> tuple[dict[str, torch.Tensor], dict]:
     """The tensors and metadata a run saved under out/training_state, for --resume. The EMA weights come as
     "ema.*" tensors; a state of the earlier two-file format (state.json beside it, EMA in model.safetensors)
     loads too."""
-    from safetensors import safe_open
     from safetensors.torch import load_file
 
     state_dir = os.path.join(out, STATE_DIR)
     path = os.path.join(state_dir, STATE_FILE)
     if not os.path.isfile(path):
         raise SystemExit(f"--resume: no training state in {state_dir}; start without --resume.")
-    with safe_open(path, "pt") as f:
-        stored = (f.metadata() or {}).get("meta")
-    tensors = load_file(path)
-    if stored is not None:
-        return tensors, json.loads(stored)
+    tensors, meta = read_state_file(path)
+    if meta is not None:
+        return tensors, meta
     with open(os.path.join(state_dir, "state.json")) as f:
         meta = json.load(f)
     ema = load_file(os.path.join(out, "model.safetensors"))
