@@ -19,7 +19,8 @@ import torch.nn.functional as F
 
 from lab.checkpoint import atomic_save_tensors, save_checkpoint
 from lab.data import AUGMENTATIONS, augment, load_images
-from diffusion.samplers import dpm_solver, eps_model, sample, seeded_noise
+from diffusion.noise import seeded_noise
+from diffusion.samplers import dpm_solver, eps_model, sample
 from diffusion.schedules import make_schedule
 from training.loop import DataWalk, run
 from training.plumbing import (DEFAULT_DATA, MOMENTS_DTYPES, config_parser, ema_decay_at, flatten_optimizer,

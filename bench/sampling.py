@@ -19,7 +19,8 @@ os.environ.setdefault("TQDM_DISABLE", "1")  # the reference package draws its ow
 import torch  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from diffusion.samplers import make_sampler, sample, seeded_noise  # noqa: E402
+from diffusion.noise import seeded_noise  # noqa: E402
+from diffusion.samplers import make_sampler, sample  # noqa: E402
 from diffusion.schedules import make_schedule  # noqa: E402
 from diffusion.unet import UNet, UNetConfig, count_parameters, forward_flops  # noqa: E402
 

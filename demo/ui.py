@@ -8,7 +8,7 @@ import logging
 
 import gradio as gr
 
-from lab.registry import REGISTRY
+from lab.registry import REGISTRY, Registry
 
 from . import batch as bt
 from . import compare as cmp
@@ -143,11 +143,11 @@ def detect_with_progress(files_, seed, num, detector, checkpoint, progress=gr.Pr
     yield from dt.detect_stream(files_, seed, num, detector, checkpoint, progress=lambda f, d: progress(f, desc=d))
 
 
-def checkpoint_choices() -> list[tuple]:
+def checkpoint_choices(registry: Registry = REGISTRY) -> list[tuple]:
     """(label in the visitor's language, name) per checkpoint: the label carries its two-sample score."""
     out = []
-    for name in REGISTRY.names():
-        q = REGISTRY.quality(name)
+    for name in registry.names():
+        q = registry.quality(name)
         out.append((both(f"{name} · two-sample {q['mean']:.2f} (0.5 = like real)",
                          f"{name} · 雙樣本分數 {q['mean']:.2f}（0.5 = 與真實無法區分）") if q else name, name))
     return out

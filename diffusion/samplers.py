@@ -14,12 +14,12 @@ image, x_T included, comes from its own generator, so an image depends on its se
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import torch
 
-from .noise import GeneratorArg, randn_like, seeded_noise  # noqa: F401  (seeded_noise: re-exported)
+from .noise import GeneratorArg, randn_like
 from .schedules import Schedule, timestep_pairs
 
 SAMPLERS = ("ddpm", "ddim", "dpm-solver")

@@ -70,14 +70,6 @@ class Registry:
         except (OSError, ValueError, KeyError):
             return None
 
-    def choices(self) -> list[tuple[str, str]]:
-        """(label, name) per checkpoint for a picker: the label carries its measured quality where known."""
-        out = []
-        for name in self.names():
-            q = self.quality(name)
-            out.append((f"{name} · two-sample {q['mean']:.2f} (0.5 = like real)" if q else name, name))
-        return out
-
     def first(self, kind: str) -> str:
         names = self.names(kind)
         if not names:

@@ -1,4 +1,5 @@
-"""Small shared test fixtures: a tiny UNet config, a randomised UNet, a folder of fake faces."""
+"""Small shared test fixtures: a tiny UNet config, a randomised UNet, a folder of fake faces, a bench script."""
+import importlib.util
 import os
 
 import numpy as np
@@ -66,3 +67,12 @@ def tiny_run(root, steps: int) -> tuple[str, str, str]:
     kept = str(root / f"state_at_{steps}.safetensors")
     shutil.copy(os.path.join(run, "training_state", "state.safetensors"), kept)
     return data, run, kept
+
+
+def bench_script(name: str):
+    """bench/NAME.py loaded as a module (bench/ is a folder of scripts, not a package)."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    spec = importlib.util.spec_from_file_location(name, os.path.join(root, "bench", f"{name}.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

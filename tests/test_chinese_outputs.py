@@ -4,7 +4,6 @@ import re
 
 import gradio as gr
 import numpy as np
-import pytest
 
 from demo import batch as bt
 from demo import common

@@ -161,8 +161,6 @@ print("ATTEMPTS", attempts)
                     reason="checkpoints/afd-yolov8n is not present")
 def test_shipped_detector_finds_held_out_faces_not_negatives():
     """Our YOLOv8n at the HW6 settings, on faces it never saw (the last files by name) and on negatives."""
-    import sys
-
     from PIL import Image
 
     from lab.data import list_images
@@ -170,8 +168,10 @@ def test_shipped_detector_finds_held_out_faces_not_negatives():
     faces_dir = paths.FACES
     if not os.path.isdir(faces_dir):
         pytest.skip("../shared/data is not beside the repo")
-    sys.path.insert(0, os.path.join(paths.ROOT, "bench"))
-    from train_detector import load_faces, make_negative
+    from helpers import bench_script
+
+    train_detector = bench_script("train_detector")
+    load_faces, make_negative = train_detector.load_faces, train_detector.make_negative
 
     held = list_images(faces_dir)[-100:]
     faces = load_faces(faces_dir, held)

@@ -9,7 +9,6 @@ import pytest
 from PIL import Image
 
 import evaluate
-from evaluation import detect as det
 from evaluation import fid as fidlib
 from lab import paths
 from helpers import TINY, random_inception, random_unet

@@ -1,19 +1,17 @@
 """bench/posthoc_ema.py: a longer EMA of a run computed afterwards from snapshots of its raw weights."""
-import importlib.util
 import os
 
 import pytest
 import torch
 from safetensors.torch import save_file
 
+from helpers import bench_script
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def load_module():
-    spec = importlib.util.spec_from_file_location("posthoc_ema", os.path.join(ROOT, "bench", "posthoc_ema.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return bench_script("posthoc_ema")
 
 
 def test_average_matches_a_per_step_ema_of_piecewise_linear_weights(tmp_path):

@@ -2,8 +2,8 @@ import pytest
 import torch
 
 from analytic import gaussian_eps, point_mass_eps
-from diffusion.samplers import (SamplerStep, ddim, ddpm, dpm_solver, eps_model, make_sampler, sample,
-                                seeded_noise)
+from diffusion.noise import seeded_noise
+from diffusion.samplers import SamplerStep, ddim, ddpm, dpm_solver, eps_model, make_sampler, sample
 from diffusion.schedules import SPACINGS, make_schedule
 from diffusion.unet import UNet, UNetConfig
 

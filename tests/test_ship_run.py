@@ -9,7 +9,7 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from helpers import tiny_run
+from helpers import bench_script, tiny_run
 from train import parse_args, train
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -57,8 +57,7 @@ def test_before_after_draws_both_grids_with_their_scores(tmp_path):
     subprocess.run([sys.executable, os.path.join(ROOT, "bench", "before_after.py"), "--before", str(tmp_path / "old"),
                     "--after", str(tmp_path / "new"), "--out", str(out)], check=True, capture_output=True)
     assert Image.open(out).size[0] > 600
-    sys.path.insert(0, os.path.join(ROOT, "bench"))
-    import before_after
+    before_after = bench_script("before_after")
 
     assert before_after.title(str(tmp_path / "new")) == ("200 steps, 6k images seen\n"
                                                          "two-sample 0.700 over 3 seeds (0.5 = like real)")

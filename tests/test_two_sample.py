@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 
 from evaluation.two_sample import C2STConfig, add_noise, blur, c2st, standardise
+from helpers import bench_script
 
 FAST = dict(epochs=4, width=8)
 
@@ -73,8 +74,13 @@ def test_the_registry_labels_checkpoints_with_their_measured_quality(tmp_path):
         save_checkpoint(str(tmp_path / name), random_unet(), TINY, "cosine", 100, "v")
     (tmp_path / "a" / "report").mkdir()
     (tmp_path / "a" / "report" / "two_sample.json").write_text(json.dumps({"two_sample": {"mean": 0.7341}}))
-    assert Registry(str(tmp_path), default="a").choices() == [("a · two-sample 0.73 (0.5 = like real)", "a"),
-                                                              ("b", "b")]
+    from demo.i18n import I18N
+    from demo.ui import checkpoint_choices
+
+    (label, name), plain = checkpoint_choices(Registry(str(tmp_path), default="a"))
+    assert name == "a" and plain == ("b", "b")
+    assert I18N.translations["en"][label.key] == "a · two-sample 0.73 (0.5 = like real)"
+    assert I18N.translations["zh-TW"][label.key] == "a · 雙樣本分數 0.73（0.5 = 與真實無法區分）"
 
 
 def test_evaluate_report_adds_the_two_sample_score_to_every_setting(tmp_path):
@@ -111,9 +117,7 @@ def test_evaluate_report_adds_the_two_sample_score_to_every_setting(tmp_path):
 
 def test_checkpoint_report_scores_against_the_heldout_faces(tmp_path, monkeypatch):
     """bench/checkpoint_report.py adds the two-sample score (vs the held-out split only) to its report."""
-    import importlib.util
     import json
-    import os
     import sys
 
     from PIL import Image
@@ -130,10 +134,7 @@ def test_checkpoint_report_scores_against_the_heldout_faces(tmp_path, monkeypatc
         Image.fromarray(img).save(data / name)
     ck = str(tmp_path / "tiny")
     save_checkpoint(ck, random_unet(std=0.05), TINY, "cosine", 100, "v")
-    path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "bench", "checkpoint_report.py")
-    spec = importlib.util.spec_from_file_location("checkpoint_report", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = bench_script("checkpoint_report")
     monkeypatch.setattr(sys, "argv", ["checkpoint_report.py", "--checkpoint", ck, "--n", "30", "--steps", "2",
                                       "--two-sample-n", "40",
                                       "--data", str(data), "--out", str(tmp_path / "report")])
@@ -148,16 +149,11 @@ def test_checkpoint_report_scores_against_the_heldout_faces(tmp_path, monkeypatc
 def test_quality_merge_replaces_a_rescored_row_in_place(tmp_path):
     """bench/quality.py --merge: a re-scored checkpoint's row replaces its old row; a table measured with other
     settings is refused with a sentence saying how it was measured."""
-    import importlib.util
     import json
-    import os
 
     import pytest
 
-    path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "bench", "quality.py")
-    spec = importlib.util.spec_from_file_location("quality", path)
-    quality = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(quality)
+    quality = bench_script("quality")
     table = tmp_path / "quality.json"
     old = [quality.row("real", [0.5, 0.5, 0.5]), quality.row("anime-64 (DPM-Solver++ 20)", [0.77, 0.76, 0.77]),
            quality.row("stylegan-64 (StyleGAN, ψ 1)", [0.87, 0.88, 0.86])]
@@ -177,15 +173,9 @@ def test_quality_merge_replaces_a_rescored_row_in_place(tmp_path):
 def test_nearest_leaves_a_query_itself_out_by_index():
     """checkpoint_report's nearest(): a real face drawn from the pool must not find itself (cdist's matrix-product
     path puts an image a few tenths from itself, so a zero-distance test let it through)."""
-    import importlib.util
-    import os
-
     import numpy as np
 
-    path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "bench", "checkpoint_report.py")
-    spec = importlib.util.spec_from_file_location("checkpoint_report", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = bench_script("checkpoint_report")
     pool = np.random.default_rng(0).integers(0, 256, (5000, 16, 16, 3), dtype=np.uint8)  # two chunks of 4096
     pool[4500] = np.clip(pool[10].astype(int) + 3, 0, 255)  # a near-copy of 10, across the chunk border
     picks = np.array([10, 4500, 77])
