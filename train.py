@@ -19,6 +19,7 @@ import torch.nn.functional as F
 
 from lab.checkpoint import atomic_save_tensors, save_checkpoint
 from lab.data import AUGMENTATIONS, augment, load_images
+from diffusion.cpu import threads
 from diffusion.noise import seeded_noise
 from diffusion.samplers import dpm_solver, eps_model, sample
 from diffusion.schedules import make_schedule
@@ -130,10 +131,13 @@ def save_sample_grid(ema, cfg: TrainConfig, schedule, step: int) -> str:
 
 def train(cfg: TrainConfig) -> int:
     """Run training until cfg.max_steps; returns the last step. Resumes from cfg.out with --resume."""
+    with threads(cfg.threads or torch.get_num_threads()):  # --threads holds for the run, not the process
+        return _train(cfg)
+
+
+def _train(cfg: TrainConfig) -> int:
     from accelerate import Accelerator
 
-    if cfg.threads:
-        torch.set_num_threads(cfg.threads)
     cuda = torch.cuda.is_available()  # without CUDA, cpu=True makes several processes MULTI_CPU (gloo)
     accelerator = Accelerator(cpu=not cuda, mixed_precision="bf16" if cuda else "no")
     main_proc = accelerator.is_main_process

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import torch
 
+from diffusion.cpu import threads
 from lab.checkpoint import save_stylegan_checkpoint
 from lab.data import AUGMENTATIONS, augment, load_images
 from gan.diffaugment import check_policy, diff_augment
@@ -122,10 +123,13 @@ def sync_grads(module: torch.nn.Module, world: int) -> None:
 
 
 def train(cfg: GANConfig) -> int:
+    with threads(cfg.threads or torch.get_num_threads()):  # --threads holds for the run, not the process
+        return _train(cfg)
+
+
+def _train(cfg: GANConfig) -> int:
     from accelerate import Accelerator
 
-    if cfg.threads:
-        torch.set_num_threads(cfg.threads)
     cuda = torch.cuda.is_available()
     accelerator = Accelerator(cpu=not cuda)
     main_proc, rank, world = accelerator.is_main_process, accelerator.process_index, accelerator.num_processes

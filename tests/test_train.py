@@ -24,7 +24,7 @@ def test_resume_continues_exactly(tmp_path, faces):
     train(parse_args(["--data", faces, "--out", straight, "--max-steps", "6", "--save-every", "6", *TINY_FLAGS]))
     train(parse_args(["--data", faces, "--out", split, "--max-steps", "3", "--save-every", "3", *TINY_FLAGS]))
     train(parse_args(["--data", faces, "--out", split, "--resume", "--max-steps", "6", "--save-every", "3",
-                      "--no-progress", "--log-every", "1"]))
+                      "--no-progress", "--log-every", "1", "--threads", "1"]))  # bit-exact needs the same threads
     a, b = load_file(os.path.join(straight, "model.safetensors")), load_file(os.path.join(split, "model.safetensors"))
     assert a.keys() == b.keys() and all((a[k] == b[k]).all() for k in a), "resumed EMA weights differ"
     sa = load_file(os.path.join(straight, "training_state", "state.safetensors"))
@@ -120,7 +120,8 @@ def test_state_is_one_atomic_file_and_the_two_file_format_still_resumes(tmp_path
               os.path.join(legacy, "training_state", "state.safetensors"))
     with open(os.path.join(legacy, "training_state", "state.json"), "w") as f:
         json.dump(meta, f)
-    train(parse_args(["--out", legacy, "--resume", "--max-steps", "4", "--save-every", "4", "--no-progress"]))
+    train(parse_args(["--out", legacy, "--resume", "--max-steps", "4", "--save-every", "4", "--no-progress",
+                      "--threads", "1"]))
     a, b = load_file(os.path.join(straight, "model.safetensors")), load_file(os.path.join(legacy, "model.safetensors"))
     assert all(torch.equal(a[k], b[k]) for k in a), "the legacy state did not resume exactly"
     assert os.listdir(os.path.join(legacy, "training_state")) == ["state.safetensors"], "state.json superseded"
