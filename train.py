@@ -2,6 +2,8 @@
 
     python train.py --data ../shared/data/anime-faces --out checkpoints/my-run
     python train.py --out checkpoints/my-run --resume            # continue exactly where it stopped
+    python train.py --out checkpoints/my-run --resume --decay-start 25000 --decay-steps 5000 --max-steps 30000
+                                                                 # cool a constant-lr run down to lr_min
     accelerate launch --multi_gpu --num_processes 2 train.py --data ... --out ...   # 2 GPUs (or 2 CPU processes)
 
 Every flag is a field of `TrainConfig` below. The output folder holds the checkpoint (`config.json`,
@@ -25,8 +27,8 @@ from diffusion.samplers import dpm_solver, eps_model, sample
 from diffusion.schedules import make_schedule
 from training.loop import DataWalk, run
 from training.plumbing import (DEFAULT_DATA, MOMENTS_DTYPES, config_parser, ema_decay_at, flatten_optimizer,
-                               plot_losses, prefixed, read_training_state, restore_rng, resumed_config, save_grid,
-                               unflatten_optimizer, update_ema, world_size, write_training_state)
+                               lr_at, plot_losses, prefixed, read_training_state, restore_rng, resumed_config,
+                               save_grid, unflatten_optimizer, update_ema, world_size, write_training_state)
 from diffusion.unet import UNet, UNetConfig, count_parameters
 
 
@@ -54,6 +56,9 @@ class TrainConfig:
     batch_size: int = 32  # per process
     lr: float = 5e-4
     warmup_steps: int = 500
+    decay_start: int = 0  # with decay_steps > 0: cool lr down linearly to lr_min from here (settable at --resume)
+    decay_steps: int = 0  # 0: constant lr after the warm-up
+    lr_min: float = 0.0
     weight_decay: float = 0.0
     grad_clip: float = 1.0
     ema_decay: float = 0.999
@@ -93,6 +98,10 @@ def parse_args(argv: list[str] | None = None) -> TrainConfig:
         p.error(f"--moments-dtype must be one of {', '.join(MOMENTS_DTYPES)}")
     if cfg.batch_size < 1 or cfg.max_steps < 1:
         p.error("--batch-size and --max-steps must be >= 1")
+    try:
+        lr_at(0, cfg.lr, cfg.warmup_steps, cfg.decay_start, cfg.decay_steps, cfg.lr_min)
+    except ValueError as e:
+        p.error(str(e))
     return cfg
 
 
@@ -201,7 +210,7 @@ def _train(cfg: TrainConfig) -> int:
         xt = schedule.q_sample(x0, t, noise)  # q(x_t | x_0), DDPM eq. 4
         target = noise if cfg.prediction == "eps" else schedule.v_target(x0, t, noise)
 
-        lr = cfg.lr * min(1.0, (done + 1) / max(1, cfg.warmup_steps))  # linear warm-up
+        lr = lr_at(done, cfg.lr, cfg.warmup_steps, cfg.decay_start, cfg.decay_steps, cfg.lr_min)
         for g in opt.param_groups:
             g["lr"] = lr
         with accelerator.autocast():

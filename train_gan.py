@@ -27,8 +27,8 @@ from gan.stylegan import (Discriminator, Generator, StyleGANConfig, discriminato
                                 generator_loss, r1_penalty)
 from training.loop import DataWalk, run
 from training.plumbing import (DEFAULT_DATA, MOMENTS_DTYPES, config_parser, ema_decay_at, flatten_optimizer,
-                               plot_losses, prefixed, read_training_state, restore_rng, resumed_config, save_grid,
-                               unflatten_optimizer, update_ema, world_size, write_training_state)
+                               lr_at, plot_losses, prefixed, read_training_state, restore_rng, resumed_config,
+                               save_grid, unflatten_optimizer, update_ema, world_size, write_training_state)
 
 
 @dataclass
@@ -50,6 +50,9 @@ class GANConfig:
     # optimisation
     batch_size: int = 32  # per process
     lr: float = 0.002
+    decay_start: int = 0  # with decay_steps > 0: cool G's and D's lr down linearly to lr_min (may be set at --resume)
+    decay_steps: int = 0  # 0: constant lr
+    lr_min: float = 0.0
     r1_gamma: float = 0.1  # small for 64x64 faces
     r1_every: int = 16
     mixing: float = 0.9
@@ -87,6 +90,10 @@ def parse_args(argv: list[str] | None = None) -> GANConfig:
         p.error("--batch-size must be >= 2; --max-steps and --r1-every >= 1")
     if not 0 <= cfg.mixing <= 1:
         p.error("--mixing must be in [0, 1]")
+    try:
+        lr_at(0, cfg.lr, 0, cfg.decay_start, cfg.decay_steps, cfg.lr_min)
+    except ValueError as e:
+        p.error(str(e))
     cfg.model_config()  # validates the model fields
     return cfg
 
@@ -194,6 +201,9 @@ def _train(cfg: GANConfig) -> int:
         if channels_last:
             real = real.contiguous(memory_format=torch.channels_last)
         n = real.shape[0]
+        lr = lr_at(done, cfg.lr, 0, cfg.decay_start, cfg.decay_steps, cfg.lr_min)
+        for group in (*opt_g.param_groups, *opt_d.param_groups):
+            group["lr"] = lr
 
         # --- D: logistic loss on real vs fake; every r1_every steps also R1 (outside DDP, synced by hand)
         z, z_mix, cut = latents(n)
@@ -222,7 +232,7 @@ def _train(cfg: GANConfig) -> int:
         done += 1
         decay = ema_decay_at(done, cfg.ema_decay)
         update_ema(g_ema, raw_g, decay)
-        return {"loss_g": loss_g.item(), "loss_d": loss_d.item()}, {"r1": last_r1, "ema_decay": decay}
+        return {"loss_g": loss_g.item(), "loss_d": loss_d.item()}, {"r1": last_r1, "lr": lr, "ema_decay": decay}
 
     return run(cfg, step, walk, train_step,
                save_fn=lambda s: save_state(cfg, raw_g, raw_d, g_ema, opt_g, opt_d, s, walk),

@@ -88,6 +88,16 @@ def test_train_gan_resumes_exactly(tmp_path):
     assert moments and all(v.dtype == torch.bfloat16 for v in moments)
     assert train(parse_args(["--out", c, "--max-steps", "3", "--resume", "--moments-dtype", "bfloat16",
                              *TINY_GAN_FLAGS])) == 3
+    # a cooldown started at --resume sets both optimizers' lr: lr 0 from step 3 on leaves G's and D's weights where
+    # they were (w_avg, the running mean of w for truncation, is a buffer and keeps moving)
+    state = load_file(os.path.join(c, "training_state", "state.safetensors"))
+    train(parse_args(["--out", c, "--max-steps", "5", "--resume", "--decay-start", "3", "--decay-steps", "1",
+                      "--moments-dtype", "bfloat16", *TINY_GAN_FLAGS]))
+    after = load_file(os.path.join(c, "training_state", "state.safetensors"))
+    moved = [k for k in after if k.startswith(("g.", "d.")) and not torch.equal(after[k], state[k])]
+    assert moved == ["g.w_avg"]
+    rows = [json.loads(r) for r in open(os.path.join(c, "log.jsonl"))]
+    assert [r["lr"] for r in rows][-3:] == [0.002, 0.0, 0.0]
 
 
 def test_app_tabs_with_a_stylegan(checkpoints, tmp_path):

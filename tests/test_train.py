@@ -200,3 +200,29 @@ def test_bfloat16_moments_halve_the_optimizer_state_and_still_resume(tmp_path, f
     assert 0 < max(diffs) < 1e-2 * scale, "bf16 moments should resume close to, not exactly as, the fp32 run"
     with pytest.raises(SystemExit):
         parse_args(["--moments-dtype", "float16"])
+
+
+def test_lr_schedule_warms_up_holds_and_cools_down_linearly():
+    from training.plumbing import lr_at
+
+    assert lr_at(0, 1.0, 4) == 0.25 and lr_at(3, 1.0, 4) == 1.0  # the update after `step` updates
+    assert [lr_at(s, 1.0, 4, decay_start=10, decay_steps=4) for s in (9, 10, 11, 12, 13, 50)] == \
+        [1.0, 0.75, 0.5, 0.25, 0.0, 0.0]
+    assert lr_at(11, 1.0, 4, decay_start=10, decay_steps=4, lr_min=0.2) == pytest.approx(0.6)
+    assert lr_at(10_000, 1.0, 4) == 1.0  # decay_steps 0: constant
+    with pytest.raises(ValueError, match="lr_min between 0 and lr"):
+        lr_at(0, 1.0, 4, decay_steps=5, lr_min=2.0)
+    with pytest.raises(SystemExit):
+        parse_args(["--decay-steps", "-1"])
+
+
+def test_a_cooldown_can_be_started_at_resume_and_is_then_kept(tmp_path, faces):
+    """A constant-lr run resumed with --decay-start/--decay-steps cools down; a later resume without them keeps it."""
+    out = str(tmp_path / "run")
+    train(parse_args(["--data", faces, "--out", out, "--max-steps", "2", "--save-every", "2", *TINY_FLAGS]))
+    train(parse_args(["--out", out, "--resume", "--decay-start", "2", "--decay-steps", "4", "--max-steps", "4",
+                      "--save-every", "2", "--log-every", "1", "--no-progress", "--threads", "1"]))
+    train(parse_args(["--out", out, "--resume", "--max-steps", "6", "--save-every", "2", "--log-every", "1",
+                      "--no-progress", "--threads", "1"]))
+    lrs = [json.loads(r)["lr"] for r in open(os.path.join(out, "log.jsonl"))]
+    assert lrs == pytest.approx([5e-4 / 2, 5e-4, 5e-4 * 0.75, 5e-4 * 0.5, 5e-4 * 0.25, 0.0])

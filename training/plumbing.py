@@ -20,6 +20,8 @@ STATE_DIR = "training_state"
 # flags that a resumed run takes from the command line; every other field comes from the saved run
 RESUME_KEEPS = {"out", "resume", "max_steps", "progress", "threads", "sample_every", "save_every", "log_every",
                 "moments_dtype", "snapshots"}
+# a cooldown is decided mid-run (warmup-stable-decay): these flags, when given at --resume, replace the saved ones
+RESUME_MAY_SET = {"decay_start", "decay_steps", "lr_min"}
 # how the optimizer's moments may be stored in the training state: float32 resumes bit for bit; bfloat16 halves
 # them (10 MB less for the default UNet, so a run committed every session grows the repo less), at the cost of
 # rounding them once per save (a relative 0.4 %), which a resumed run then carries on from
@@ -131,7 +133,9 @@ def resumed_config(cfg, meta: dict):
                          f"(it has {', '.join(sorted(unknown))}); resume it with that trainer.")
     saved = dict(meta["config"])
     saved.setdefault("exclude_heldout", False)  # runs saved before the held-out split trained on every image
-    return type(cfg)(**{**saved, **{k: getattr(cfg, k) for k in RESUME_KEEPS if hasattr(cfg, k)}})
+    defaults = {f.name: f.default for f in dataclasses.fields(cfg)}
+    given = {k for k in RESUME_MAY_SET if hasattr(cfg, k) and getattr(cfg, k) != defaults[k]}
+    return type(cfg)(**{**saved, **{k: getattr(cfg, k) for k in (RESUME_KEEPS | given) if hasattr(cfg, k)}})
 
 
 def restore_rng(state: dict[str, torch.Tensor], data_gen: torch.Generator, rank: int, seed: int, step: int) -> None:
@@ -159,6 +163,21 @@ def update_ema(ema: torch.nn.Module, model: torch.nn.Module, decay: float) -> No
         pe.lerp_(pm.detach().to(pe.dtype), 1 - decay)
     for be, bm in zip(ema.buffers(), model.buffers()):
         be.copy_(bm)
+
+
+def lr_at(step: int, lr: float, warmup_steps: int, decay_start: int = 0, decay_steps: int = 0,
+          lr_min: float = 0.0) -> float:
+    """The learning rate of the update after `step` updates: a linear warm-up over warmup_steps, constant, then,
+    when decay_steps > 0, a linear cooldown from decay_start to lr_min over decay_steps (warmup-stable-decay,
+    Hägele et al. 2024: a constant-rate run can be cooled down whenever its quality is wanted)."""
+    if warmup_steps < 0 or decay_start < 0 or decay_steps < 0 or not 0 <= lr_min <= lr:
+        raise ValueError(f"lr schedule: warmup_steps, decay_start and decay_steps must be >= 0 and lr_min between "
+                         f"0 and lr ({lr:g}); got {warmup_steps}, {decay_start}, {decay_steps}, {lr_min:g}")
+    rate = lr * min(1.0, (step + 1) / max(1, warmup_steps))
+    if decay_steps and step >= decay_start:
+        frac = min(1.0, (step - decay_start + 1) / decay_steps)
+        rate = min(rate, lr + (lr_min - lr) * frac)
+    return rate
 
 
 def ema_decay_at(step: int, target: float, warmup: bool = True) -> float:
