@@ -33,14 +33,24 @@ def title(folder: str) -> str:
     return text
 
 
-def loss_curve(folder: str, window: int = 25) -> tuple[list[int], list[float]]:
-    """(steps, moving mean of the loss) from folder/log.jsonl; empty when there is no log."""
+def is_gan(folder: str) -> bool:
+    with open(os.path.join(folder, "config.json")) as f:
+        return json.load(f).get("model") == "stylegan"
+
+
+def batch_size(folder: str) -> str:
+    with open(os.path.join(folder, "config.json")) as f:
+        return str(json.load(f).get("training", {}).get("batch_size", "?"))
+
+
+def loss_curve(folder: str, key: str = "loss", window: int = 25) -> tuple[list[int], list[float]]:
+    """(steps, moving mean of log key) from folder/log.jsonl; empty when there is no log."""
     try:
         with open(os.path.join(folder, "log.jsonl")) as f:
             rows = [json.loads(line) for line in f if line.strip()]
     except OSError:
         return [], []
-    steps, losses = [r["step"] for r in rows if "loss" in r], [r["loss"] for r in rows if "loss" in r]
+    steps, losses = [r["step"] for r in rows if key in r], [r[key] for r in rows if key in r]
     means = [sum(losses[max(0, i - window + 1):i + 1]) / len(losses[max(0, i - window + 1):i + 1])
              for i in range(len(losses))]
     return steps, means
@@ -52,6 +62,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--after", required=True)
     p.add_argument("--out", required=True)
     args = p.parse_args(argv)
+    gan = is_gan(args.after)
+    keys = ("loss_g", "loss_d") if gan else ("loss",)  # the GAN's generator and discriminator losses
     fig = plt.figure(figsize=(11, 9), dpi=110)
     grid = fig.add_gridspec(2, 2, height_ratios=(2.2, 1))
     loss_ax = fig.add_subplot(grid[1, :])
@@ -60,15 +72,18 @@ def main(argv: list[str] | None = None) -> int:
         ax.imshow(Image.open(os.path.join(folder, "report", "grid.png")).convert("RGB"))
         ax.set_title(f"{label}: {title(folder)}", fontsize=10)
         ax.axis("off")
-        steps, losses = loss_curve(folder)
-        tail = [(s_, v) for s_, v in zip(steps, losses) if s_ >= 2000]  # the first steps' drop would flatten it
-        if tail:
-            loss_ax.plot(*zip(*tail), label=label)
-    loss_ax.set_xlabel("training step (batch 32)")
-    loss_ax.set_ylabel("weighted MSE\n(mean of 25 log rows)")
+        for key, style in zip(keys, ("-", "--")):
+            steps, losses = loss_curve(folder, key)
+            tail = [(s_, v) for s_, v in zip(steps, losses) if s_ >= 2000]  # the first steps' drop would flatten it
+            if tail:
+                loss_ax.plot(*zip(*tail), style, color=f"C{col}", label=f"{label}: {key}" if gan else label)
+    loss_ax.set_xlabel(f"training step (batch {batch_size(args.after)})")
+    loss_ax.set_ylabel(("logistic loss" if gan else "weighted MSE") + "\n(mean of 25 log rows)")
     loss_ax.grid(alpha=0.3)
-    loss_ax.legend()
-    fig.suptitle("The same 64 seeds (DPM-Solver++ 20 steps), and the training loss from step 2,000", fontsize=11)
+    if loss_ax.get_lines():
+        loss_ax.legend()
+    sampler = "one StyleGAN pass, ψ 1" if gan else "DPM-Solver++ 20 steps"
+    fig.suptitle(f"The same 64 seeds ({sampler}), and the training loss from step 2,000", fontsize=11)
     fig.tight_layout()
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
     fig.savefig(args.out)

@@ -52,6 +52,10 @@ TINY_TRAIN_FLAGS = ["--image-size", "16", "--base-channels", "8", "--channel-mul
                     "8", "--batch-size", "4", "--timesteps", "50", "--sample-every", "2", "--log-every", "1",
                     "--sample-seeds", "4", "--no-progress", "--warmup-steps", "2", "--threads", "1"]
 
+TINY_GAN_FLAGS = ["--image-size", "16", "--z-dim", "16", "--w-dim", "16", "--mapping-layers", "2", "--channels", "16",
+                  "--min-channels", "8", "--d-channels", "16", "--batch-size", "4", "--r1-every", "2", "--log-every",
+                  "1", "--no-progress"]
+
 
 def tiny_run(root, steps: int) -> tuple[str, str, str]:
     """Train a tiny UNet run under root for `steps` steps (saving every 2); returns (data folder, run folder, a copy

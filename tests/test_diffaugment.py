@@ -63,3 +63,16 @@ def test_train_gan_refuses_an_unknown_policy_and_trains_with_one(tmp_path):
 
     with open(tmp_path / "run" / "config.json") as f:
         assert json.load(f)["training"]["diffaugment"] == "color,translation,cutout"
+
+
+def test_diffaugment_is_on_by_default_but_a_run_saved_before_it_resumes_without():
+    import dataclasses
+
+    import train_gan
+    from training.plumbing import resumed_config
+
+    cfg = train_gan.parse_args(["--out", "x", "--resume"])
+    assert cfg.diffaugment == "color,translation,cutout"
+    old = {k: v for k, v in dataclasses.asdict(cfg).items() if k != "diffaugment"}  # written before the flag
+    assert resumed_config(cfg, {"config": old}).diffaugment == ""
+    assert train_gan.parse_args(["--diffaugment", ""]).diffaugment == ""

@@ -9,7 +9,7 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from helpers import bench_script, tiny_run
+from helpers import TINY_GAN_FLAGS, bench_script, tiny_run, write_faces
 from train import parse_args, train
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -39,6 +39,18 @@ def test_ship_writes_the_states_ema_and_history_up_to_its_step(tmp_path):
         ship_run.ship(run, dest, kept)
     with pytest.raises(SystemExit, match="no training state at"):
         ship_run.ship(run, dest, str(tmp_path / "none.safetensors"))
+
+
+def test_a_gan_run_ships_with_its_own_loss_curve(tmp_path):
+    from lab.checkpoint import LoadedGAN, load_checkpoint
+    from train_gan import parse_args as gan_args, train as train_gan
+
+    write_faces(str(tmp_path / "faces"), n=8, size=16)
+    run, dest = str(tmp_path / "run"), str(tmp_path / "ship")
+    train_gan(gan_args(["--data", str(tmp_path / "faces"), "--out", run, "--max-steps", "2", "--save-every", "2",
+                        *TINY_GAN_FLAGS]))
+    assert ship_run.main(["--run", run, "--to", dest]) == 0
+    assert isinstance(load_checkpoint(dest), LoadedGAN) and os.path.getsize(os.path.join(dest, "loss.png")) > 1000
 
 
 def test_before_after_draws_both_grids_with_their_scores(tmp_path):

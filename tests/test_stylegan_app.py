@@ -18,12 +18,9 @@ from lab.registry import REGISTRY
 from lab.checkpoint import LoadedGAN, load_checkpoint, save_checkpoint, save_stylegan_checkpoint
 from gan.stylegan import Generator, StyleGANConfig, generate
 from generate import main as generate_main
-from helpers import TINY, random_unet, write_faces
+from helpers import TINY, TINY_GAN_FLAGS, random_unet, write_faces
 
 GAN = StyleGANConfig(image_size=16, z_dim=16, w_dim=16, mapping_layers=2, channels=16, min_channels=8, d_channels=16)
-TINY_GAN_FLAGS = ["--image-size", "16", "--z-dim", "16", "--w-dim", "16", "--mapping-layers", "2", "--channels", "16",
-                  "--min-channels", "8", "--d-channels", "16", "--batch-size", "4", "--r1-every", "2", "--log-every", "1", "--no-progress"]
-
 
 @pytest.fixture
 def checkpoints(tmp_path, monkeypatch):

@@ -133,6 +133,8 @@ def resumed_config(cfg, meta: dict):
                          f"(it has {', '.join(sorted(unknown))}); resume it with that trainer.")
     saved = dict(meta["config"])
     saved.setdefault("exclude_heldout", False)  # runs saved before the held-out split trained on every image
+    if hasattr(cfg, "diffaugment"):
+        saved.setdefault("diffaugment", "")  # GAN runs saved before DiffAugment existed trained without it
     defaults = {f.name: f.default for f in dataclasses.fields(cfg)}
     given = {k for k in RESUME_MAY_SET if hasattr(cfg, k) and getattr(cfg, k) != defaults[k]}
     return type(cfg)(**{**saved, **{k: getattr(cfg, k) for k in (RESUME_KEEPS | given) if hasattr(cfg, k)}})
@@ -219,9 +221,9 @@ def save_on_signals() -> None:
     signal.signal(signal.SIGTERM, interrupt)
 
 
-def plot_losses(out: str, keys: tuple[str, ...] = ("loss",), ylabel: str = "weighted MSE",
-                log_scale: bool = True) -> None:
-    """log.jsonl → loss.png: each key per log interval, with a moving mean."""
+def plot_losses(out: str) -> None:
+    """log.jsonl → loss.png: each loss per log interval, with a moving mean. The log says which trainer wrote
+    it: the diffusion loss (weighted MSE, log scale), or the GAN's two logistic losses."""
     path = os.path.join(out, "log.jsonl")
     if not os.path.exists(path):
         return
@@ -234,6 +236,8 @@ def plot_losses(out: str, keys: tuple[str, ...] = ("loss",), ylabel: str = "weig
         rows = [json.loads(line) for line in f if line.strip()]
     if not rows:
         return
+    gan = "loss_g" in rows[0]
+    keys, ylabel = (("loss_g", "loss_d"), "logistic loss") if gan else (("loss",), "weighted MSE")
     fig, ax = plt.subplots(figsize=(6, 3.5), dpi=110)
     steps = [r["step"] for r in rows]
     for key in keys:
@@ -245,7 +249,7 @@ def plot_losses(out: str, keys: tuple[str, ...] = ("loss",), ylabel: str = "weig
             ax.plot(steps, smooth, lw=1.5, color=line.get_color(), label=f"{key}, moving mean ({k + 1})")
     ax.set_xlabel("step")
     ax.set_ylabel(ylabel)
-    if log_scale:
+    if not gan:
         ax.set_yscale("log")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
