@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 
 import matplotlib
 
@@ -19,10 +20,17 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 from PIL import Image  # noqa: E402
 
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from training.plumbing import loss_keys  # noqa: E402
+
+
+def read_config(folder: str) -> dict:
+    with open(os.path.join(folder, "config.json")) as f:
+        return json.load(f)
+
 
 def title(folder: str) -> str:
-    with open(os.path.join(folder, "config.json")) as f:
-        config = json.load(f)
+    config = read_config(folder)
     text = f"{config.get('steps_trained', '?'):,} steps, {round(config.get('images_seen', 0) / 1000)}k images seen"
     try:
         with open(os.path.join(folder, "report", "two_sample.json")) as f:
@@ -33,23 +41,17 @@ def title(folder: str) -> str:
     return text
 
 
-def is_gan(folder: str) -> bool:
-    with open(os.path.join(folder, "config.json")) as f:
-        return json.load(f).get("model") == "stylegan"
-
-
-def batch_size(folder: str) -> str:
-    with open(os.path.join(folder, "config.json")) as f:
-        return str(json.load(f).get("training", {}).get("batch_size", "?"))
-
-
-def loss_curve(folder: str, key: str = "loss", window: int = 25) -> tuple[list[int], list[float]]:
-    """(steps, moving mean of log key) from folder/log.jsonl; empty when there is no log."""
+def read_log(folder: str) -> list[dict]:
+    """folder/log.jsonl's rows; empty when there is no log."""
     try:
         with open(os.path.join(folder, "log.jsonl")) as f:
-            rows = [json.loads(line) for line in f if line.strip()]
+            return [json.loads(line) for line in f if line.strip()]
     except OSError:
-        return [], []
+        return []
+
+
+def loss_curve(rows: list[dict], key: str = "loss", window: int = 25) -> tuple[list[int], list[float]]:
+    """(steps, moving mean of log key)."""
     steps, losses = [r["step"] for r in rows if key in r], [r[key] for r in rows if key in r]
     means = [sum(losses[max(0, i - window + 1):i + 1]) / len(losses[max(0, i - window + 1):i + 1])
              for i in range(len(losses))]
@@ -62,8 +64,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--after", required=True)
     p.add_argument("--out", required=True)
     args = p.parse_args(argv)
-    gan = is_gan(args.after)
-    keys = ("loss_g", "loss_d") if gan else ("loss",)  # the GAN's generator and discriminator losses
+    after = read_config(args.after)
+    gan = after.get("model") == "stylegan"
+    keys, ylabel = loss_keys(gan)
     fig = plt.figure(figsize=(11, 9), dpi=110)
     grid = fig.add_gridspec(2, 2, height_ratios=(2.2, 1))
     loss_ax = fig.add_subplot(grid[1, :])
@@ -72,13 +75,14 @@ def main(argv: list[str] | None = None) -> int:
         ax.imshow(Image.open(os.path.join(folder, "report", "grid.png")).convert("RGB"))
         ax.set_title(f"{label}: {title(folder)}", fontsize=10)
         ax.axis("off")
+        rows = read_log(folder)
         for key, style in zip(keys, ("-", "--")):
-            steps, losses = loss_curve(folder, key)
+            steps, losses = loss_curve(rows, key)
             tail = [(s_, v) for s_, v in zip(steps, losses) if s_ >= 2000]  # the first steps' drop would flatten it
             if tail:
                 loss_ax.plot(*zip(*tail), style, color=f"C{col}", label=f"{label}: {key}" if gan else label)
-    loss_ax.set_xlabel(f"training step (batch {batch_size(args.after)})")
-    loss_ax.set_ylabel(("logistic loss" if gan else "weighted MSE") + "\n(mean of 25 log rows)")
+    loss_ax.set_xlabel(f"training step (batch {after.get('training', {}).get('batch_size', '?')})")
+    loss_ax.set_ylabel(f"{ylabel}\n(mean of 25 log rows)")
     loss_ax.grid(alpha=0.3)
     if loss_ax.get_lines():
         loss_ax.legend()

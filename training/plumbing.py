@@ -221,6 +221,11 @@ def save_on_signals() -> None:
     signal.signal(signal.SIGTERM, interrupt)
 
 
+def loss_keys(gan: bool) -> tuple[tuple[str, ...], str]:
+    """The losses a trainer logs and their axis label: the GAN's two logistic losses, or the diffusion loss."""
+    return (("loss_g", "loss_d"), "logistic loss") if gan else (("loss",), "weighted MSE")
+
+
 def plot_losses(out: str) -> None:
     """log.jsonl → loss.png: each loss per log interval, with a moving mean. The log says which trainer wrote
     it: the diffusion loss (weighted MSE, log scale), or the GAN's two logistic losses."""
@@ -236,8 +241,7 @@ def plot_losses(out: str) -> None:
         rows = [json.loads(line) for line in f if line.strip()]
     if not rows:
         return
-    gan = "loss_g" in rows[0]
-    keys, ylabel = (("loss_g", "loss_d"), "logistic loss") if gan else (("loss",), "weighted MSE")
+    keys, ylabel = loss_keys("loss_g" in rows[0])
     fig, ax = plt.subplots(figsize=(6, 3.5), dpi=110)
     steps = [r["step"] for r in rows]
     for key in keys:
@@ -249,7 +253,7 @@ def plot_losses(out: str) -> None:
             ax.plot(steps, smooth, lw=1.5, color=line.get_color(), label=f"{key}, moving mean ({k + 1})")
     ax.set_xlabel("step")
     ax.set_ylabel(ylabel)
-    if not gan:
+    if keys == ("loss",):  # the diffusion loss spans decades; the GAN's hover around log 4
         ax.set_yscale("log")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
