@@ -71,10 +71,23 @@ def detectors(kind: str) -> list:
     return found
 
 
+def face_distance(images: list[np.ndarray], encoder: str | None = None) -> dict:
+    """{"ffd": the Fréchet face distance to the held-out faces} (evaluation/face_features.py), or
+    {"ffd": None, "ffd_missing": why} where the shipped encoder is absent."""
+    from evaluation.face_features import ffd, load_face_features
+
+    try:
+        model = load_face_features(encoder or paths.FACE_ENCODER)
+    except ValueError as e:
+        return {"ffd": None, "ffd_missing": str(e)}
+    return {"ffd": ffd(np.stack([np.asarray(i) for i in images]), model)}
+
+
 def score(images: list[np.ndarray], kind: str = "all", labels: list[bool] | None = None, real: str | None = None,
-          inception_weights: str | None = None, fid_cache: str | None = None, inception_model=None) -> dict:
-    """AFD per detector and FID (or the reason it is missing) for uint8 images."""
-    out = {"afd": {}}
+          inception_weights: str | None = None, fid_cache: str | None = None, inception_model=None,
+          encoder: str | None = None) -> dict:
+    """AFD per detector, FFD, and FID (or the reason it is missing) for uint8 images."""
+    out = {"afd": {}, **(face_distance(images, encoder) if len(images) >= 2 else {})}
     for d in detectors(kind):
         found = [len(b) > 0 for b in d.detect_batch(images)]
         out["afd"][d.name] = afd_scores(found, labels) | {"homework_detector": d.is_homework_detector}
@@ -88,15 +101,16 @@ def score(images: list[np.ndarray], kind: str = "all", labels: list[bool] | None
     return out
 
 
-def two_sample(images: list[np.ndarray], real: str) -> dict:
-    """The classifier two-sample test of `images` against the held-out split of the real folder."""
-    from evaluation.two_sample import c2st
-    from lab.data import load_images
+def two_sample(images: list[np.ndarray], real: str, critic: str = "full") -> dict:
+    """The classifier two-sample test of `images` against the held-out split of the real folder; critic "full" is
+    the converged test (minutes), "quick" a few epochs of a narrow critic (seconds, not converged)."""
+    from evaluation.two_sample import C2STConfig, c2st
+    from lab.data import faces_hwc
 
     if not real or not os.path.isdir(real):
         raise ValueError(f"--two-sample needs --real to be a folder of real faces, got {real!r}")
-    held = load_images(real, 64, log=None, split="heldout").permute(0, 2, 3, 1).numpy()
-    return c2st(np.stack([np.asarray(i) for i in images]), held)
+    held = faces_hwc(real, "heldout")
+    return c2st(np.stack([np.asarray(i) for i in images]), held, C2STConfig.quick() if critic == "quick" else None)
 
 
 def markdown(rows: list[dict]) -> str:
@@ -105,8 +119,8 @@ def markdown(rows: list[dict]) -> str:
     names = sorted({n for r in rows for n in r["afd"]})
     with_ts = any("two_sample" in r for r in rows)
     head = ("| setting | images | " + " | ".join(f"AFD {n}" for n in names) + (" | two-sample" if with_ts else "")
-            + " | FID | s / image |")
-    lines = [head, "|---" * (len(names) + 4 + with_ts) + "|"]
+            + " | FFD | FID | s / image |")
+    lines = [head, "|---" * (len(names) + 5 + with_ts) + "|"]
     for r in rows:
         cells = [f"{r['afd'][n]['afd']:.1%}" if n in r["afd"] else "–" for n in names]
         if with_ts:
@@ -115,6 +129,7 @@ def markdown(rows: list[dict]) -> str:
                 cell += f" (first {r['two_sample_first']['n_per_set']}: {r['two_sample_first']['score']:.3f})"
             cells.append(cell)
         fid = f"{r['fid']:.2f}" if r.get("fid") is not None else "n/a"
+        fid = (f"{r['ffd']:.2f}" if r.get("ffd") is not None else "n/a") + " | " + fid
         secs = f"{r['seconds_per_image']:.3f}" if "seconds_per_image" in r else "–"
         n = next(iter(r["afd"].values()))["n"] if r["afd"] else "–"
         lines.append(f"| {r.get('setting', 'images')} | {n} | " + " | ".join(cells) + f" | {fid} | {secs} |")
@@ -212,10 +227,10 @@ def report(args: argparse.Namespace) -> dict:
         if fid_missing:
             row |= {"fid": None, "fid_missing": fid_missing}
         if args.two_sample:
-            row["two_sample"] = two_sample(images, args.real)
+            row["two_sample"] = two_sample(images, args.real, args.critic)
             if k == 0 and len(settings) > 1 and (args.sweep_n or args.n) < n:
                 # a critic trained on fewer images tells them apart less well: compare settings at one n
-                row["two_sample_first"] = two_sample(images[:args.sweep_n], args.real)
+                row["two_sample_first"] = two_sample(images[:args.sweep_n], args.real, args.critic)
         rows.append({"setting": name, "n": n, "sampler": sampler, "steps": steps, "eta": eta,
                      "nfe": model.schedule.num_timesteps if sampler == "ddpm" else steps,
                      "seconds_per_image": seconds, **row})
@@ -245,6 +260,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--real", default=DEFAULT_REAL, help="real faces (folder) or their statistics (.npz); '' skips FID")
     p.add_argument("--inception-weights", default=None, help=f"path of {fidlib.WEIGHTS_NAME}")
     p.add_argument("--fid-cache", default=None, help="where the real set's statistics are cached")
+    p.add_argument("--critic", choices=("full", "quick"), default="full",
+                   help="--two-sample's critic: full (converged, minutes) or quick (seconds, for smoke runs)")
+    p.add_argument("--face-encoder", default=None, help="FFD's encoder folder (default: checkpoints/face-encoder)")
     if is_report:
         from diffusion.samplers import SAMPLERS
 
@@ -277,9 +295,10 @@ def main(argv: list[str] | None = None) -> int:
         names = [os.path.basename(q) for q in paths]
         labels = read_labels(args.labels, names) if args.labels else None
         images = [fidlib.load_image(q) for q in paths]
-        result = score(images, args.detector, labels, args.real, args.inception_weights, args.fid_cache)
+        result = score(images, args.detector, labels, args.real, args.inception_weights, args.fid_cache,
+                       encoder=args.face_encoder)
         if args.two_sample:
-            result["two_sample"] = two_sample(images, args.real)
+            result["two_sample"] = two_sample(images, args.real, args.critic)
     except (ValueError, FileNotFoundError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
@@ -287,6 +306,8 @@ def main(argv: list[str] | None = None) -> int:
     print(markdown([result | {"setting": os.path.basename(os.path.normpath(args.generated))}]))
     if result.get("fid_missing"):
         print(f"FID: n/a — {result['fid_missing']}")
+    if result.get("ffd_missing"):
+        print(f"FFD: n/a — {result['ffd_missing']}")
     if "two_sample" in result:
         ts = result["two_sample"]
         print(f"two-sample score: {ts['score']:.3f} (folds {', '.join(f'{v:.3f}' for v in ts['folds'])}; "

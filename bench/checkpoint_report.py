@@ -24,6 +24,7 @@ from lab.checkpoint import load_checkpoint  # noqa: E402
 from lab import paths  # noqa: E402
 from lab.data import load_images  # noqa: E402
 from evaluation.detect import LbpCascadeDetector  # noqa: E402
+from evaluation import face_features  # noqa: E402
 from evaluation.two_sample import C2STConfig, c2st  # noqa: E402
 from lab.pipeline import generate_batches  # noqa: E402
 
@@ -63,6 +64,8 @@ def main() -> None:
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--two-sample-n", type=int, default=2000,
                    help="generated images (seeds 0 … N-1) for the two-sample test, as bench/quality.py's seed 0")
+    p.add_argument("--critic", choices=("full", "quick"), default="full",
+                   help="the two-sample critic: full (converged, minutes) or quick (seconds, smoke runs only)")
     p.add_argument("--data", default=paths.FACES)
     p.add_argument("--out", default=None)
     args = p.parse_args()
@@ -85,7 +88,14 @@ def main() -> None:
     rates = {"generated": detector.face_rate(gen), "real": detector.face_rate(real), "noise": detector.face_rate(noise)}
 
     held = load_images(args.data, model.image_size, log=None, split="heldout").permute(0, 2, 3, 1).numpy()
-    two_sample = c2st(two_sample_images[:args.two_sample_n], held, C2STConfig(seed=0))
+    two_sample = c2st(two_sample_images[:args.two_sample_n], held,
+                      C2STConfig.quick() if args.critic == "quick" else C2STConfig(seed=0))
+    try:  # FFD against the held-out statistics the encoder ships with
+        ffd = {"value": face_features.ffd(two_sample_images[:args.two_sample_n],
+                                          face_features.load_face_features(paths.FACE_ENCODER)),
+               "n": len(two_sample_images[:args.two_sample_n])}
+    except ValueError as e:
+        ffd = {"value": None, "missing": str(e)}
 
     k = 64
     idx, dist = nearest(gen[:k], train)
@@ -102,7 +112,8 @@ def main() -> None:
     report = {"checkpoint": args.checkpoint, "model": model.kind, "steps_trained": model.config.get("steps_trained"),
               "n": args.n, "sampling": how, "seconds": seconds, "lbpcascade_face_rate": rates,
               "two_sample": {"score": two_sample["score"], "n_per_set": two_sample["n_per_set"],
-                             "real": "held-out split", "critic_seed": 0},
+                             "real": "held-out split", "critic_seed": 0, "critic": args.critic},
+              "ffd": ffd,
               "nn_rms_generated_to_train_median": float(np.median(dist)),
               "nn_rms_real_to_other_train_median": float(np.median(real_dist)),
               "nn_rms_generated_min": float(dist.min()),
@@ -115,6 +126,8 @@ def main() -> None:
           f"noise {rates['noise']:.3f} |")
     print(f"| two-sample score, {two_sample['n_per_set']} generated vs {two_sample['n_per_set']} held-out real faces "
           f"(0.5 = indistinguishable) | {two_sample['score']:.3f} |")
+    print(f"| FFD, {ffd.get('n', 0)} generated vs the held-out statistics (lower is better) | "
+          + (f"{ffd['value']:.3f} |" if ffd["value"] is not None else f"n/a: {ffd['missing']} |"))
     print(f"| nearest training image, RMS pixel distance (median of {k}) | generated {np.median(dist):.1f}, "
           f"real faces to other training faces {np.median(real_dist):.1f}; closest generated {dist.min():.1f} |")
     print(f"| variety: RMS distance between random pairs | generated {report['pairwise_rms_generated']:.1f}, "

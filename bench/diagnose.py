@@ -26,14 +26,14 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from evaluation.two_sample import C2STConfig, blur, c2st  # noqa: E402
 from lab import paths  # noqa: E402
-from lab.data import load_images  # noqa: E402
+from lab.data import faces_hwc  # noqa: E402
 from lab.registry import Registry  # noqa: E402
 
 SIGMA = 1.5  # the blur that splits a 64 px face into its layout (below) and its detail (above)
 
 
 def faces(split: str) -> np.ndarray:
-    return load_images(paths.FACES, 64, log=None, split=split).permute(0, 2, 3, 1).numpy()
+    return faces_hwc(paths.FACES, split)
 
 
 def detail(images: np.ndarray) -> np.ndarray:
@@ -97,15 +97,18 @@ def spectrum(images: np.ndarray) -> np.ndarray:
     return np.bincount(r.ravel(), power.ravel())[: h // 2] / np.bincount(r.ravel())[: h // 2]
 
 
-def generated(registry: Registry, name: str, n: int) -> np.ndarray:
-    """n images at generate.py's defaults (DPM-Solver++ 20; StyleGAN ψ 1) from seeds 0 … n-1, cached."""
+def generated(registry: Registry, name: str, n: int, first_seed: int = 0) -> np.ndarray:
+    """n images at generate.py's defaults (DPM-Solver++ 20; StyleGAN ψ 1) from seeds first_seed … first_seed+n-1,
+    cached (bench/quality.py's seed s is first_seed 100000·s)."""
     model = registry.model(name)
-    cache = os.path.join(paths.CACHE, "diagnose", f"{name}-{model.config.get('steps_trained')}-{n}.npy")
+    tag = f"-from{first_seed}" if first_seed else ""
+    cache = os.path.join(paths.CACHE, "diagnose", f"{name}-{model.config.get('steps_trained')}-{n}{tag}.npy")
     if os.path.isfile(cache):
         return np.load(cache)
     from lab.pipeline import generate_batches
 
-    images = np.concatenate([b for _, b in generate_batches(model, list(range(n)), "dpm-solver", 20, 0.0, 64)])
+    seeds = list(range(first_seed, first_seed + n))
+    images = np.concatenate([b for _, b in generate_batches(model, seeds, "dpm-solver", 20, 0.0, 64)])
     os.makedirs(os.path.dirname(cache), exist_ok=True)
     np.save(cache, images)
     return images
@@ -117,12 +120,20 @@ def main() -> int:
     p.add_argument("--folder", default=paths.CHECKPOINTS, help="where the checkpoint folders are")
     p.add_argument("--checkpoints", default="", help="comma-separated names (default: every one in --folder)")
     p.add_argument("--out", default=os.path.join(paths.ROOT, "bench", "results"))
+    p.add_argument("--maps-only", action="store_true",
+                   help="only the per-pixel detail maps (seconds, no critic): docs/diagnose_detail_map.png")
     args = p.parse_args()
     if not os.path.isdir(paths.FACES):
         sys.exit(f"no real faces at {paths.FACES}: set ANIME_FACES_DIR")
     held, train = faces("heldout"), faces("train")
     registry = Registry(args.folder)
     names = [n for n in args.checkpoints.split(",") if n] or registry.names()
+    maps = {"real (held-out)": held} | {name: generated(registry, name, args.n) for name in names}
+    map_stats = plot_detail_maps(maps, os.path.join(paths.ROOT, "docs", "diagnose_detail_map.png"))
+    for name, st in map_stats.items():
+        print(f"{name}: detail energy {st['detail energy']:.1f}, period-2 grid {st['grid strength (period 2)']:.3f}")
+    if args.maps_only:
+        return 0
     rng = np.random.default_rng(0)
     sets = {"real (training faces)": train[rng.choice(len(train), args.n, replace=False)]}
     for name in names:
@@ -131,11 +142,14 @@ def main() -> int:
         print(f"{name}: {len(sets[name])} images in {time.perf_counter() - t0:.0f} s", flush=True)
     real_stats = {"sharpness": sharpness(held), "saturation": saturation(held), "diversity": diversity(held),
                   "nearest training face": nearest_training_face(held, train)}
-    rows, spectra = [], {"real (held-out)": spectrum(held)}
+    rows, spectra, saliencies = [], {"real (held-out)": spectrum(held)}, {}
     for name, images in sets.items():
         row = {"set": name}
         for view, make in VIEWS.items():
-            row[view] = c2st(make(images), make(held), C2STConfig(seed=0))["score"]
+            result = c2st(make(images), make(held), C2STConfig(seed=0), with_saliency=view == "as is")
+            row[view] = result["score"]
+            if "saliency" in result:
+                saliencies[name] = result["saliency"]
         stats = {"sharpness": sharpness(images), "saturation": saturation(images), "diversity": diversity(images),
                  "nearest training face": nearest_training_face(images, train)}
         row.update({k: v / real_stats[k] for k, v in stats.items()})
@@ -160,7 +174,77 @@ def main() -> int:
     # the full run's plot is the README's (docs/ is what a Space shows beside the README)
     plot_spectra(spectra, os.path.join(paths.ROOT, "docs", "diagnose_spectrum.png") if not suffix
                  else os.path.join(args.out, f"diagnose{suffix}.png"))
+    plot_saliency(saliencies, os.path.join(paths.ROOT, "docs", "diagnose_saliency.png") if not suffix
+                  else os.path.join(args.out, f"diagnose{suffix}_saliency.png"))
     return 0
+
+
+def detail_map(images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Where the fine detail sits, per pixel position: the mean over images of (grey image − its σ 1 px blur)²
+    [H, W], and the mean 2-D power spectrum of that detail (centred). A generator that leaves a trace at fixed
+    positions (upsampling's checkerboard, texture stuck to the pixel grid) shows it here: a face's detail
+    moves with the face, a generator's grid does not."""
+    from evaluation.two_sample import standardise
+
+    x = standardise(images)
+    d = x.astype(np.float32).mean(-1) - blur(x, 1.0).astype(np.float32).mean(-1)
+    return (d ** 2).mean(0), np.fft.fftshift((np.abs(np.fft.fft2(d)) ** 2).mean(0))
+
+
+def grid_strength(energy: np.ndarray, period: int = 2) -> float:
+    """How strongly the detail map repeats with `period` pixels along x (the checkerboard of a 2x upsampling):
+    its Fourier amplitude there relative to its total variation about the mean."""
+    e = energy - energy.mean()
+    return float(np.abs(np.fft.fft2(e))[0, e.shape[1] // period] / (np.abs(e).sum() + 1e-12))
+
+
+def plot_detail_maps(sets: dict[str, np.ndarray], path: str) -> dict[str, dict]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(2, len(sets), figsize=(3 * len(sets), 6.2), dpi=100, squeeze=False)
+    stats = {}
+    for k, (name, images) in enumerate(sets.items()):
+        energy, spec = detail_map(images)
+        stats[name] = {"detail energy": float(energy.mean()), "grid strength (period 2)": grid_strength(energy)}
+        axes[0, k].imshow(energy, cmap="magma")
+        axes[0, k].set_title(f"{name}\nmean detail² per pixel (period-2 grid {stats[name]['grid strength (period 2)']:.3f})",
+                             fontsize=8)
+        axes[1, k].imshow(np.log10(spec + 1e-9), cmap="viridis")
+        axes[1, k].set_title("mean 2-D power spectrum of the detail", fontsize=8)
+        for ax in axes[:, k]:
+            ax.set_xticks([])
+            ax.set_yticks([])
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return stats
+
+
+def plot_saliency(maps: dict[str, np.ndarray], path: str) -> None:
+    """Per set: where the critic looks (mean |∂ logit / ∂ pixel| over the held-out generated images) and the
+    2-D power spectrum of that map (a periodic pattern in the pixels it uses shows as bright off-centre points)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(2, len(maps), figsize=(2.6 * len(maps), 5.4), dpi=110, squeeze=False)
+    for k, (name, m) in enumerate(maps.items()):
+        axes[0, k].imshow(m / m.max(), cmap="magma")
+        axes[0, k].set_title(name, fontsize=8)
+        power = np.abs(np.fft.fftshift(np.fft.fft2(m - m.mean()))) ** 2
+        axes[1, k].imshow(np.log10(power + 1e-12 * power.max()), cmap="viridis")
+        axes[1, k].set_title("its spectrum (centre = 0)", fontsize=8)
+        for ax in axes[:, k]:
+            ax.set_xticks([])
+            ax.set_yticks([])
+    fig.suptitle("What the converged critic looks at: mean |∂ logit / ∂ pixel| over generated faces", fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
 
 
 def plot_spectra(spectra: dict[str, np.ndarray], path: str) -> None:

@@ -8,13 +8,17 @@
 
 Real faces are the held-out split of ../shared/data/anime-faces (never trained on by any model trained since
 the split exists). Calibration: a random sample of training faces (real vs real), and the same sample blurred
-or noised. Each checkpoint: --n images at generate.py's defaults (DPM-Solver++ 20 steps; StyleGAN ψ 1) from
-seeds 100000·s + 0 … n-1 for seed s, against the held-out faces, the critic seeded with s. Writes
-bench/results/quality.{json,md} and checkpoints/NAME/report/two_sample.json (what the app shows).
+(σ 0.25, 0.5 px) or noised (σ 4/255); `--calibration-seeds` sets how many seeds those rows take. Each
+checkpoint: --n images at generate.py's defaults (DPM-Solver++ 20 steps; StyleGAN ψ 1) from seeds
+100000·s + 0 … n-1 for seed s (cached, shared with bench/ffd_calibration.py), against the held-out faces, the
+converged critic (C2STConfig()) seeded with s; each score is cached by its images and config
+(evaluation.two_sample.c2st_cached), so a re-run costs nothing. Writes bench/results/quality.{json,md} and
+checkpoints/NAME/report/two_sample.json (what the app shows).
 """
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import sys
@@ -23,14 +27,14 @@ import time
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from evaluation.two_sample import C2STConfig, add_noise, blur, c2st  # noqa: E402
+from evaluation.two_sample import C2STConfig, add_noise, blur, c2st_cached  # noqa: E402
 from lab import paths  # noqa: E402
-from lab.data import load_images  # noqa: E402
+from lab.data import faces_hwc  # noqa: E402
 from lab.registry import Registry  # noqa: E402
 
 
 def faces(split: str) -> np.ndarray:
-    return load_images(paths.FACES, 64, log=None, split=split).permute(0, 2, 3, 1).numpy()
+    return faces_hwc(paths.FACES, split)
 
 
 def row(name: str, scores: list[float], extra: dict | None = None) -> dict:
@@ -69,6 +73,7 @@ def main() -> int:
     p.add_argument("--folder", default=paths.CHECKPOINTS, help="where the checkpoint folders are")
     p.add_argument("--checkpoints", default="", help="comma-separated names (default: every one in --folder)")
     p.add_argument("--skip-calibration", action="store_true")
+    p.add_argument("--calibration-seeds", type=int, default=0, help="seeds for the calibration rows (default: --seeds)")
     p.add_argument("--out", default=os.path.join(paths.ROOT, "bench", "results"))
     p.add_argument("--sampler", default="dpm-solver", help="diffusion sampler (generate.py's default: dpm-solver)")
     p.add_argument("--steps", type=int, default=20)
@@ -84,14 +89,13 @@ def main() -> int:
     rows = []
     if not args.skip_calibration:
         for name, make in (("real training faces (real vs real)", lambda x, s: x),
+                           ("training faces blurred, σ 0.25 px", lambda x, s: blur(x, 0.25)),
                            ("training faces blurred, σ 0.5 px", lambda x, s: blur(x, 0.5)),
-                           ("training faces blurred, σ 1 px", lambda x, s: blur(x, 1.0)),
-                           ("training faces + noise, σ 4/255", lambda x, s: add_noise(x, 4, s)),
-                           ("training faces + noise, σ 8/255", lambda x, s: add_noise(x, 8, s))):
+                           ("training faces + noise, σ 4/255", lambda x, s: add_noise(x, 4, s))):
             scores = []
-            for s in range(args.seeds):
-                sample = train[np.random.default_rng(s).choice(len(train), args.n, replace=False)]
-                scores.append(c2st(make(sample, s), held, C2STConfig(seed=s))["score"])
+            for s in range(args.calibration_seeds or args.seeds):
+                sample = train[np.sort(np.random.default_rng(s).choice(len(train), args.n, replace=False))]
+                scores.append(c2st_cached(make(sample, s), held, C2STConfig(seed=s))["score"])
             rows.append(row(name, scores))
             print(f"{name}: {rows[-1]['mean']:.3f} (spread {rows[-1]['spread']:.3f})", flush=True)
     default_setting = (args.sampler, args.steps, args.eta) == ("dpm-solver", 20, 0.0)
@@ -99,16 +103,23 @@ def main() -> int:
     names = [n for n in args.checkpoints.split(",") if n] or registry.names()
     from lab.pipeline import generate_batches
 
+    spec = importlib.util.spec_from_file_location("diagnose", os.path.join(paths.ROOT, "bench", "diagnose.py"))
+    diagnose = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(diagnose)
+
     for name in names:
         model = registry.model(name)
         scores, seconds = [], 0.0
         for s in range(args.seeds):
             t0 = time.perf_counter()
-            seeds = list(range(100_000 * s, 100_000 * s + args.n))
-            images = np.concatenate([b for _, b in generate_batches(model, seeds, args.sampler, args.steps,
-                                                                    args.eta, 64)])
+            if default_setting:  # generate.py's defaults: the generated sets are cached and shared with FFD's
+                images = diagnose.generated(registry, name, args.n, 100_000 * s)
+            else:
+                seeds = list(range(100_000 * s, 100_000 * s + args.n))
+                images = np.concatenate([b for _, b in generate_batches(model, seeds, args.sampler, args.steps,
+                                                                        args.eta, 64)])
             seconds += time.perf_counter() - t0
-            scores.append(c2st(images, held, C2STConfig(seed=s))["score"])
+            scores.append(c2st_cached(images, held, C2STConfig(seed=s))["score"])
         setting = "StyleGAN, ψ 1" if model.kind == "stylegan" else setting_name(args.sampler, args.steps, args.eta)
         steps = model.config.get("steps_trained")
         rows.append(row(f"{name} ({setting})", scores, {"checkpoint": name, "steps_trained": steps,
@@ -118,8 +129,12 @@ def main() -> int:
                   "command": " ".join(["python bench/quality.py"] + sys.argv[1:]),
                   "generation_seconds": seconds / args.seeds}
         if model.kind == "stylegan" or default_setting:  # the app shows the score at generate.py's defaults
-            os.makedirs(os.path.join(args.folder, name, "report"), exist_ok=True)
-            with open(os.path.join(args.folder, name, "report", "two_sample.json"), "w") as f:
+            path = os.path.join(args.folder, name, "report", "two_sample.json")
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            if os.path.isfile(path):  # keep the FFD bench/ffd_calibration.py wrote beside it
+                with open(path) as f:
+                    report["ffd"] = json.load(f).get("ffd")
+            with open(path, "w") as f:
                 json.dump(report, f, indent=2)
         print(f"{rows[-1]['set']}: {rows[-1]['mean']:.3f} (spread {rows[-1]['spread']:.3f})", flush=True)
     os.makedirs(args.out, exist_ok=True)
@@ -127,8 +142,7 @@ def main() -> int:
     if args.merge and not full:
         rows = merged(os.path.join(args.out, "quality.json"), rows, args.n, args.seeds)
         full = True
-    md = ["| images | two-sample score, mean of " + str(args.seeds) + " seeds | spread (max − min) | per seed |",
-          "|---|---|---|---|"]
+    md = ["| images | two-sample score, mean over seeds | spread (max − min) | per seed |", "|---|---|---|---|"]
     md += [f"| {r['set']} | {r['mean']:.3f} | {r['spread']:.3f} | {', '.join(f'{v:.3f}' for v in r['scores'])} |"
            for r in rows]
     text = "\n".join(md)

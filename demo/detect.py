@@ -21,7 +21,9 @@ EXPLANATION = ("Anime-face boxes with confidences, and the **AFD rate**: the fra
                "face, as HW6 scores a submission (YOLOv8 `yolov8x6_animeface.pt`, conf 0.8, iou 0.8, imgsz 64). "
                "Upload images or a zip, or leave the upload empty to detect on generated faces. Without the "
                "homework's weights, our own small YOLOv8n or the lbpcascade detector runs instead, and the result "
-               "says which.")
+               "says which. **Grade my submission:** upload your HW6 zip (1000 images) and it is also scored with "
+               "**FFD**, our FID: the distance to real faces in the features of a face encoder trained here "
+               "(lower is better), beside the shipped models' FFD at the same number of images.")
 MAX_GENERATED = 64
 MAX_UPLOADED = 1000
 SHOWN = 64
@@ -80,12 +82,40 @@ def detect_stream(files: Sequence[str] | None = None, seed: int = 0, num_images:
             progress(len(boxes) / n, tr(f"detecting faces: {len(boxes)}/{n}", f"正在偵測人臉：{len(boxes)}/{n}"))
         yield UNCHANGED, tr(f"detecting faces: {len(boxes)}/{n} …", f"正在偵測人臉：{len(boxes)}/{n} …")
     found, n = sum(len(b) > 0 for b in boxes), len(named)
+    graded = grade([img for _, img in named]) if files else ""
     shown = [(annotate(img, b), caption(name, b)) for (name, img), b in list(zip(named, boxes))[:SHOWN]]
     summary = tr(f"Detector: {describe(detector_)}.\n\n**AFD rate: {found}/{n} = {found / n:.1%}** "
                  f"of {source} have at least one face." + (f" Showing the first {SHOWN}." if n > SHOWN else ""),
                  f"偵測器：{describe(detector_)}。\n\n**AFD 比率：{found}/{n} = {found / n:.1%}**："
                  f"{source}中至少有一張臉的比例。" + (f"只顯示前 {SHOWN} 張。" if n > SHOWN else ""))
-    yield shown, summary
+    yield shown, summary + graded
+
+
+def grade(images: list[np.ndarray]) -> str:
+    """The FFD paragraph of an uploaded set: its distance to the held-out real faces, beside the references the
+    encoder shipped with (measured at 1000 images; FFD grows as n shrinks, so fewer images read worse)."""
+    from evaluation.face_features import ffd
+
+    if len(images) < 2:
+        return ""
+    try:
+        model = REGISTRY.face_features()
+    except ValueError as e:
+        return tr(f"\n\nFFD: n/a — {e}", f"\n\nFFD：無法計算（找不到人臉編碼器）— {e}")
+    value = ffd(np.stack([np.asarray(i) for i in images]), model)
+    refs = model.config.get("references", {})
+    ref_en = "; ".join(f"{k}: {v:.2f}" for k, v in refs.items())
+    ref_zh = "；".join(f"{REFERENCE_ZH.get(k, k)}：{v:.2f}" for k, v in refs.items())
+    few = len(images) < 1000
+    return tr(f"\n\n**FFD: {value:.2f}** (Fréchet face distance to real faces; lower is better"
+              + (f"; at 1000 images: {ref_en}" if refs else "") + ")."
+              + (f" With {len(images)} images FFD reads higher than at 1000: upload 1000 to compare." if few else ""),
+              f"\n\n**FFD：{value:.2f}**（與真實人臉的 Fréchet 人臉距離；越低越好"
+              + (f"；1000 張時：{ref_zh}" if refs else "") + "）。"
+              + (f"只有 {len(images)} 張時 FFD 會比 1000 張時偏高：請上傳 1000 張再比較。" if few else ""))
+
+
+REFERENCE_ZH = {"real faces": "真實人臉", "blur σ 0.5 px": "模糊 σ 0.5 px"}
 
 
 def caption(name: str, boxes: list[det.Box]) -> str:

@@ -148,8 +148,9 @@ def checkpoint_choices(registry: Registry = REGISTRY) -> list[tuple]:
     out = []
     for name in registry.names():
         q = registry.quality(name)
-        out.append((both(f"{name} · two-sample {q['mean']:.2f} (0.5 = like real)",
-                         f"{name} · 雙樣本分數 {q['mean']:.2f}（0.5 = 與真實無法區分）") if q else name, name))
+        ffd = f" · FFD {q['ffd']:.2f}" if q and q.get("ffd") is not None else ""
+        out.append((both(f"{name} · two-sample {q['mean']:.2f} (0.5 = like real){ffd}",
+                         f"{name} · 雙樣本分數 {q['mean']:.2f}（0.5 = 與真實無法區分）{ffd}") if q else name, name))
     return out
 
 

@@ -41,14 +41,18 @@ def standardise(images: np.ndarray | list[np.ndarray], size: int = SIZE, quality
 
 
 class Critic(nn.Module):
-    """A small CNN: four stride-2 conv blocks (64 → 4 px), global average pooling, one logit."""
+    """A CNN of `depth` 3x3 convs per stage: a full-resolution stem, then four stages that halve the size
+    (64 → 4 px) at widths w, 2w, 4w, 4w; GroupNorm (the score must not depend on the batch), global average
+    pooling, one logit."""
 
-    def __init__(self, width: int = 32) -> None:
+    def __init__(self, width: int = 32, depth: int = 2) -> None:
         super().__init__()
-        layers, c = [], 3
+        layers, c = [nn.Conv2d(3, width, 3, padding=1), nn.LeakyReLU(0.2)], width
         for w in (width, 2 * width, 4 * width, 4 * width):
-            layers += [nn.Conv2d(c, w, 3, stride=2, padding=1), nn.BatchNorm2d(w), nn.LeakyReLU(0.2)]
-            c = w
+            for k in range(depth):
+                layers += [nn.Conv2d(c, w, 3, stride=2 if k == 0 else 1, padding=1),
+                           nn.GroupNorm(min(8, w // 4), w), nn.LeakyReLU(0.2)]
+                c = w
         self.features = nn.Sequential(*layers)
         self.head = nn.Linear(c, 1)
 
@@ -58,59 +62,103 @@ class Critic(nn.Module):
 
 @dataclass
 class C2STConfig:
-    epochs: int = 6
-    batch_size: int = 64
-    lr: float = 2e-3
+    """The critic and how long it trains. The defaults are the converged test (docs/critic_convergence.md:
+    doubling the width or the training moves no score by more than the table shows); `quick()` is for tests."""
     width: int = 16
-    shift: int = 4  # random translation in pixels: the critic should judge texture, not remember faces
-    weight_decay: float = 1e-3
+    depth: int = 2
+    max_epochs: int = 80
+    patience: int = 4  # epochs without a lower inner-validation loss before the lr drops (or training stops)
+    lr_drops: int = 2  # times the lr falls by 5x on a plateau before training stops
+    val_fraction: float = 0.125  # of each training half, to decide when to stop (never scored)
+    batch_size: int = 64
+    lr: float = 1e-3
+    weight_decay: float = 1e-2
+    shift: int = 0  # random translation in pixels; 0 (flips only): shifts blur out fixed-position artefacts
     seed: int = 0
+
+    @classmethod
+    def quick(cls, seed: int = 0) -> "C2STConfig":
+        """A few epochs of a narrow critic: seconds, for tests and smoke runs (not converged)."""
+        return cls(width=8, depth=1, max_epochs=8, val_fraction=0.0, lr=2e-3, seed=seed)
 
 
 def _to_tensor(images: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(images).permute(0, 3, 1, 2).float().div(127.5).sub(1).contiguous()
 
 
-def _fit_and_score(train_x: torch.Tensor, train_y: torch.Tensor, test_x: torch.Tensor, test_y: torch.Tensor,
-                   cfg: C2STConfig, gen: torch.Generator) -> float:
-    torch.manual_seed(int(torch.randint(0, 2**31 - 1, (1,), generator=gen)))  # the critic's init, from the seed
-    critic = Critic(cfg.width)
-    opt = torch.optim.AdamW(critic.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-    steps = cfg.epochs * -(-len(train_x) // cfg.batch_size)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=steps)
+def _augment(x: torch.Tensor, cfg: C2STConfig, gen: torch.Generator) -> torch.Tensor:
+    flip = torch.rand(len(x), generator=gen) < 0.5  # faces are left-right symmetric: free data
+    x = torch.where(flip[:, None, None, None], x.flip(-1), x)
+    if cfg.shift:
+        dx, dy = (int(v) for v in torch.randint(-cfg.shift, cfg.shift + 1, (2,), generator=gen))
+        x = torch.roll(F.pad(x, (cfg.shift,) * 4, mode="replicate"), (dy, dx), dims=(2, 3))[
+            :, :, cfg.shift:-cfg.shift, cfg.shift:-cfg.shift]
+    return x
+
+
+@torch.no_grad()
+def _logits(critic: Critic, x: torch.Tensor) -> torch.Tensor:
+    """The critic's logits, averaged over the image and its mirror image."""
+    critic.eval()
+    out = torch.cat([critic(x[i:i + 256]) + critic(x[i:i + 256].flip(-1)) for i in range(0, len(x), 256)]) / 2
     critic.train()
-    for _ in range(cfg.epochs):
-        order = torch.randperm(len(train_x), generator=gen)
-        for i in range(0, len(order), cfg.batch_size):
-            idx = order[i:i + cfg.batch_size]
-            x = train_x[idx]
-            flip = torch.rand(len(idx), generator=gen) < 0.5  # faces are left-right symmetric: free data
-            x = torch.where(flip[:, None, None, None], x.flip(-1), x)
-            if cfg.shift:
-                dx, dy = (int(v) for v in torch.randint(-cfg.shift, cfg.shift + 1, (2,), generator=gen))
-                x = torch.roll(F.pad(x, (cfg.shift,) * 4, mode="replicate"), (dy, dx), dims=(2, 3))[
-                    :, :, cfg.shift:-cfg.shift, cfg.shift:-cfg.shift]
-            loss = F.binary_cross_entropy_with_logits(critic(x), train_y[idx])
+    return out
+
+
+def _fit(train_x: torch.Tensor, train_y: torch.Tensor, cfg: C2STConfig, gen: torch.Generator) -> tuple[Critic, int]:
+    """A critic trained on train (less an inner validation split that decides when to stop), and the epochs it
+    trained."""
+    torch.manual_seed(int(torch.randint(0, 2**31 - 1, (1,), generator=gen)))  # the critic's init, from the seed
+    critic = Critic(cfg.width, cfg.depth)
+    order = torch.randperm(len(train_x), generator=gen)
+    n_val = int(round(len(train_x) * cfg.val_fraction))  # 0: train max_epochs, no early stop
+    val, fit = order[:n_val], order[n_val:]
+    opt = torch.optim.AdamW(critic.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    best_loss, best_state, waited, drops, epoch = float("inf"), None, 0, 0, 0
+    critic.train()
+    for epoch in range(1, cfg.max_epochs + 1):
+        shuffled = fit[torch.randperm(len(fit), generator=gen)]
+        for i in range(0, len(shuffled), cfg.batch_size):
+            batch = shuffled[i:i + cfg.batch_size]
+            loss = F.binary_cross_entropy_with_logits(critic(_augment(train_x[batch], cfg, gen)), train_y[batch])
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
-            sched.step()
-    with torch.no_grad():  # precise BatchNorm statistics: the mean over all training images, not a running guess
-        for m in critic.modules():
-            if isinstance(m, nn.BatchNorm2d):
-                m.reset_running_stats()
-                m.momentum = None  # a cumulative average over the passes below
-        for i in range(0, len(train_x), 256):
-            critic(train_x[i:i + 256])
-    critic.eval()
-    with torch.no_grad():
-        logits = torch.cat([critic(test_x[i:i + 256]) for i in range(0, len(test_x), 256)])
-    return float(((logits > 0).float() == test_y).float().mean())
+        if not n_val:
+            continue
+        val_loss = float(F.binary_cross_entropy_with_logits(_logits(critic, train_x[val]), train_y[val]))
+        if val_loss < best_loss - 1e-4:
+            best_loss, waited = val_loss, 0
+            best_state = {k: v.clone() for k, v in critic.state_dict().items()}
+            continue
+        waited += 1
+        if waited >= cfg.patience:  # a plateau: go on from the best weights at a lower lr, or stop
+            critic.load_state_dict(best_state)
+            if drops == cfg.lr_drops:
+                break
+            drops, waited = drops + 1, 0
+            for group in opt.param_groups:
+                group["lr"] /= 5
+    if best_state is not None:
+        critic.load_state_dict(best_state)
+    return critic.eval(), epoch
 
 
-def c2st(generated: np.ndarray, real: np.ndarray, config: C2STConfig | None = None) -> dict:
+def saliency(critic: Critic, x: torch.Tensor) -> np.ndarray:
+    """Where the critic looks: the mean over images of |∂ logit / ∂ pixel|, summed over colour, [H, W]."""
+    total = torch.zeros(x.shape[2:])
+    for i in range(0, len(x), 256):
+        part = x[i:i + 256].clone().requires_grad_(True)
+        critic(part).sum().backward()
+        total += part.grad.abs().sum(dim=(0, 1))
+    return (total / len(x)).numpy()
+
+
+def c2st(generated: np.ndarray, real: np.ndarray, config: C2STConfig | None = None, with_saliency: bool = False
+         ) -> dict:
     """The two-sample score of generated vs real images (uint8 [N, H, W, 3] each; a random subset of the larger
-    set, as large as the smaller, is used). Returns {"score", "folds", "n_per_set", "config"}."""
+    set, as large as the smaller, is used). Returns {"score", "folds", "epochs", "n_per_set", "config"}, and with
+    `with_saliency` "saliency": each fold's critic's saliency map over its held-out generated images, averaged."""
     cfg = config or C2STConfig()
     n = min(len(generated), len(real))
     if n < 20:
@@ -121,13 +169,49 @@ def c2st(generated: np.ndarray, real: np.ndarray, config: C2STConfig | None = No
     fake_t = _to_tensor(standardise(generated[torch.randperm(len(generated), generator=gen)[:n].numpy()]))
     real_t = _to_tensor(standardise(real[torch.randperm(len(real), generator=gen)[:n].numpy()]))
     halves = [(slice(0, n // 2), slice(n // 2, 2 * (n // 2))), (slice(n // 2, 2 * (n // 2)), slice(0, n // 2))]
-    folds = []
+    folds, trained, maps = [], [], []
     for train, test in halves:
         x_train = torch.cat([fake_t[train], real_t[train]])
-        y_train = torch.cat([torch.zeros(n // 2), torch.ones(n // 2)])
-        x_test = torch.cat([fake_t[test], real_t[test]])
-        folds.append(_fit_and_score(x_train, y_train, x_test, y_train.clone(), cfg, gen))
-    return {"score": float(np.mean(folds)), "folds": folds, "n_per_set": n, "config": asdict(cfg)}
+        y = torch.cat([torch.zeros(n // 2), torch.ones(n // 2)])
+        critic, epochs = _fit(x_train, y, cfg, gen)
+        logits = _logits(critic, torch.cat([fake_t[test], real_t[test]]))
+        folds.append(float(((logits > 0).float() == y).float().mean()))
+        trained.append(epochs)
+        if with_saliency:
+            maps.append(saliency(critic, fake_t[test]))
+    out = {"score": float(np.mean(folds)), "folds": folds, "epochs": trained, "n_per_set": n, "config": asdict(cfg)}
+    return out | ({"saliency": np.mean(maps, axis=0)} if with_saliency else {})
+
+
+def c2st_cached(generated: np.ndarray, real: np.ndarray, config: C2STConfig | None = None,
+                cache_dir: str | None = None) -> dict:
+    """c2st, remembered on disk by the two image sets' bytes and the config: a converged score takes minutes, and
+    bench/quality.py, bench/critic_study.py and bench/diagnose.py score the same sets."""
+    import hashlib
+    import json
+    import os
+
+    from lab import paths
+
+    cfg = config or C2STConfig()
+    h = hashlib.sha256(json.dumps(asdict(cfg), sort_keys=True).encode())
+    for images in (generated, real):
+        arr = np.ascontiguousarray(images, dtype=np.uint8)
+        h.update(str(arr.shape).encode())
+        h.update(arr.tobytes())
+    path = os.path.join(cache_dir or os.path.join(paths.CACHE, "c2st"), h.hexdigest()[:24] + ".json")
+    if os.path.isfile(path):
+        with open(path) as f:
+            return json.load(f)
+    import time
+
+    t0 = time.perf_counter()
+    out = c2st(generated, real, cfg) | {"seconds": 0.0}
+    out["seconds"] = time.perf_counter() - t0
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w") as f:
+        json.dump(out, f)
+    return out
 
 
 def blur(images: np.ndarray, sigma: float) -> np.ndarray:

@@ -93,6 +93,13 @@ def load_images(path: str, size: int = 64, limit: int = 0,
     return torch.from_numpy(np.stack(arrays)).permute(0, 3, 1, 2).contiguous()
 
 
+def faces_hwc(path: str, split: str, size: int = 64, limit: int = 0) -> np.ndarray:
+    """uint8 [N, size, size, 3] of a split, decoded exactly as training decodes its data (load_images: bicubic to
+    `size`). Every quality measure takes its real faces from here: a critic tells a box-resized real set from a
+    bicubic one, so real and training faces must be processed alike."""
+    return load_images(path, size, limit=limit, log=None, split=split).permute(0, 2, 3, 1).numpy()
+
+
 def augment(batch: torch.Tensor, preset: str = "flip") -> torch.Tensor:
     """uint8 [B, 3, H, W] -> float in [-1, 1], augmented per image with torch's global RNG.
 

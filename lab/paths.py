@@ -13,6 +13,7 @@ that uses it says so in one sentence.
 | LBPCASCADE | <repo>/checkpoints/lbpcascade_animeface.xml if shipped, else SHARED/detectors/… | LBPCASCADE_PATH |
 | YOLO_WEIGHTS | CHECKPOINTS/yolov8x6_animeface.pt | AFD_YOLO_WEIGHTS |
 | OWN_DETECTOR | CHECKPOINTS/afd-yolov8n | AFD_OWN_DETECTOR |
+| FACE_ENCODER | CHECKPOINTS/face-encoder | ANIME_LAB_FACE_ENCODER |
 | CACHE | ~/.cache/anime-face-lab | ANIME_LAB_CACHE |
 """
 from __future__ import annotations
@@ -35,6 +36,7 @@ LBPCASCADE = _env("LBPCASCADE_PATH", next(
      if os.path.isfile(p)), os.path.join(SHARED, "detectors", _CASCADE_NAME)))
 YOLO_WEIGHTS = _env("AFD_YOLO_WEIGHTS", os.path.join(CHECKPOINTS, "yolov8x6_animeface.pt"))
 OWN_DETECTOR = _env("AFD_OWN_DETECTOR", os.path.join(CHECKPOINTS, "afd-yolov8n"))
+FACE_ENCODER = _env("ANIME_LAB_FACE_ENCODER", os.path.join(CHECKPOINTS, "face-encoder"))  # FFD
 CACHE = _env("ANIME_LAB_CACHE", os.path.join("~", ".cache", "anime-face-lab"))
 YOLO_CONFIG = os.path.join(CACHE, "yolo")
 DEFAULT_DIFFUSION = "anime-64"

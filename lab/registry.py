@@ -63,12 +63,24 @@ class Registry:
         return model
 
     def quality(self, name: str) -> dict | None:
-        """The checkpoint's measured two-sample score (report/two_sample.json, written by bench/quality.py)."""
+        """The checkpoint's measured two-sample score and, where measured, its FFD (report/two_sample.json,
+        written by bench/quality.py): {"mean": score, "ffd": distance or None, …}."""
         try:
             with open(os.path.join(self.folder, name, "report", "two_sample.json")) as f:
-                return json.load(f)["two_sample"]
-        except (OSError, ValueError, KeyError):
+                report = json.load(f)
+            return {**report["two_sample"], "ffd": (report.get("ffd") or {}).get("mean")}
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
             return None
+
+    def face_features(self):
+        """FFD's encoder and the held-out faces' statistics (evaluation.face_features), loaded once; a missing
+        encoder is a ValueError sentence."""
+        from evaluation.face_features import load_face_features
+
+        with self._lock:
+            if "face-encoder" not in self._detectors:
+                self._detectors["face-encoder"] = load_face_features(paths.FACE_ENCODER)
+            return self._detectors["face-encoder"]
 
     def first(self, kind: str) -> str:
         names = self.names(kind)

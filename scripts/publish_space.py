@@ -23,7 +23,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TOP_FILES = ("app.py", "requirements.txt", "packages.txt", "README.md", "LICENSE")
 PACKAGES = ("diffusion", "gan", "evaluation", "lab", "demo")
 # the app reads a checkpoint's two-sample score (its picker) and quality-vs-steps plot (Compare) from these
-CHECKPOINT_FILES = ("config.json", "model.safetensors", "detector.json", "report/report.json",
+CHECKPOINT_FILES = ("config.json", "model.safetensors", "detector.json", "heldout_stats.safetensors", "report/report.json",
                     "report/two_sample.json", "eval/quality_vs_steps.png")
 CHECKPOINT_TOP = ("lbpcascade_animeface.xml",)
 

@@ -100,3 +100,37 @@ def test_batch_bad_inputs(kwargs, match, tmp_path):
     args = {"num_images": 2, "seed": 0, "sampler": "DDIM", "steps": 2, "eta": 0.0, "out_dir": str(tmp_path)} | kwargs
     with pytest.raises(ValueError, match=match):
         bt.batch(**args)
+
+
+def test_grade_my_submission_scores_an_uploaded_zip_with_ffd(tmp_path, monkeypatch):
+    """An uploaded set gets its FFD beside the references the encoder shipped with; fewer than 1000 images are
+    flagged (FFD reads higher at small n); without the encoder the summary says so in one sentence."""
+    import torch
+
+    from evaluation.face_features import EncoderConfig, FaceEncoder, features, load_face_features, save_encoder, \
+        save_statistics
+    from lab.registry import REGISTRY
+
+    rng = np.random.default_rng(0)
+    real = rng.integers(0, 256, (30, 64, 64, 3), dtype=np.uint8)
+    torch.manual_seed(0)
+    encoder = FaceEncoder(EncoderConfig(width=8, feature_dim=16, projection_dim=8))
+    save_encoder(str(tmp_path / "enc"), encoder, {"references": {"real faces": 0.5, "anime-64": 2.0}})
+    save_statistics(str(tmp_path / "enc"), features(real, encoder))
+    model = load_face_features(str(tmp_path / "enc"))
+    monkeypatch.setattr(REGISTRY, "face_features", lambda: model)
+    with zipfile.ZipFile(tmp_path / "hw6.zip", "w") as zf:
+        for i, img in enumerate(real[:12]):
+            path = tmp_path / f"{i + 1}.jpg"
+            Image.fromarray(img).save(path)
+            zf.write(path, path.name)
+    _, info = dt.detect([str(tmp_path / "hw6.zip")], detector=LBP)
+    assert "**FFD: " in info and "at 1000 images: real faces: 0.50; anime-64: 2.00" in info
+    assert "With 12 images FFD reads higher than at 1000" in info
+
+    def absent():
+        raise ValueError("The face encoder at /x lacks model.safetensors: train it with bench/train_encoder.py.")
+
+    monkeypatch.setattr(REGISTRY, "face_features", absent)
+    _, info = dt.detect([str(tmp_path / "hw6.zip")], detector=LBP)
+    assert "FFD: n/a — The face encoder at /x lacks model.safetensors" in info

@@ -5,7 +5,6 @@ import pytest
 from evaluation.two_sample import C2STConfig, add_noise, blur, c2st, standardise
 from helpers import bench_script
 
-FAST = dict(epochs=4, width=8)
 
 
 def textured(n: int, seed: int) -> np.ndarray:
@@ -18,19 +17,19 @@ def textured(n: int, seed: int) -> np.ndarray:
 
 def test_same_distribution_scores_near_chance_and_different_near_one():
     a, b = textured(200, 0), textured(200, 1)
-    same = c2st(a, b, C2STConfig(seed=0, **FAST))
+    same = c2st(a, b, C2STConfig.quick(seed=0))
     assert same["n_per_set"] == 200 and len(same["folds"]) == 2
     assert 0.35 <= same["score"] <= 0.65, same
-    smooth = c2st(blur(a, 2.0), b, C2STConfig(seed=0, **FAST))
+    smooth = c2st(blur(a, 2.0), b, C2STConfig.quick(seed=0))
     assert smooth["score"] >= 0.9, smooth
 
 
 def test_reproducible_from_its_seed_and_order_free():
     a, b = textured(100, 2), add_noise(textured(100, 3), 30)
-    one = c2st(a, b, C2STConfig(seed=5, **FAST))
-    assert c2st(a, b, C2STConfig(seed=5, **FAST)) == one
+    one = c2st(a, b, C2STConfig.quick(seed=5))
+    assert c2st(a, b, C2STConfig.quick(seed=5)) == one
     # the sets are shuffled before halving: sorting them differently gives the same score
-    assert c2st(a[::-1], b[::-1], C2STConfig(seed=5, **FAST))["n_per_set"] == 100
+    assert c2st(a[::-1], b[::-1], C2STConfig.quick(seed=5))["n_per_set"] == 100
 
 
 def test_both_sets_are_compared_as_64px_jpegs_and_too_few_images_are_refused():
@@ -56,7 +55,7 @@ def test_evaluate_cli_scores_a_folder_against_the_heldout_split(tmp_path, capsys
     for k, img in enumerate(blur(textured(30, 1), 2.0)):
         Image.fromarray(img).save(gen / f"{k + 1}.jpg")
     assert evaluate.main(["--generated", str(gen), "--real", str(real), "--detector", "lbpcascade",
-                          "--two-sample", "--json", str(tmp_path / "r.json")]) == 0
+                          "--two-sample", "--critic", "quick", "--json", str(tmp_path / "r.json")]) == 0
     out = capsys.readouterr().out
     assert "two-sample score:" in out and "30 images per set" in out
     assert evaluate.main(["--generated", str(gen), "--real", "", "--two-sample", "--detector", "lbpcascade"]) == 2
@@ -81,6 +80,11 @@ def test_the_registry_labels_checkpoints_with_their_measured_quality(tmp_path):
     assert name == "a" and plain == ("b", "b")
     assert I18N.translations["en"][label.key] == "a · two-sample 0.73 (0.5 = like real)"
     assert I18N.translations["zh-TW"][label.key] == "a · 雙樣本分數 0.73（0.5 = 與真實無法區分）"
+    # FFD (bench/ffd_calibration.py) is shown beside it once measured
+    (tmp_path / "a" / "report" / "two_sample.json").write_text(json.dumps({"two_sample": {"mean": 0.7341},
+                                                                           "ffd": {"mean": 0.9612}}))
+    (label, _), _ = checkpoint_choices(Registry(str(tmp_path), default="a"))
+    assert I18N.translations["en"][label.key] == "a · two-sample 0.73 (0.5 = like real) · FFD 0.96"
 
 
 def test_evaluate_report_adds_the_two_sample_score_to_every_setting(tmp_path):
@@ -102,7 +106,7 @@ def test_evaluate_report_adds_the_two_sample_score_to_every_setting(tmp_path):
     save_checkpoint(ck, random_unet(std=0.05), TINY, "cosine", 100, "v")
     out = tmp_path / "report"
     assert evaluate.main(["report", "--checkpoint", ck, "--n", "24", "--sweep", "--sweep-n", "20", "--out", str(out),
-                          "--real", str(real), "--detector", "lbpcascade", "--two-sample", "--no-progress"]) == 0
+                          "--real", str(real), "--detector", "lbpcascade", "--two-sample", "--critic", "quick", "--no-progress"]) == 0
     rows = json.loads((out / "report.json").read_text())["rows"]
     assert len(rows) == 11 and all(0.0 <= r["two_sample"]["score"] <= 1.0 for r in rows)
     assert rows[0]["two_sample"]["n_per_set"] == 24 and rows[1]["two_sample"]["n_per_set"] == 20
@@ -136,7 +140,7 @@ def test_checkpoint_report_scores_against_the_heldout_faces(tmp_path, monkeypatc
     save_checkpoint(ck, random_unet(std=0.05), TINY, "cosine", 100, "v")
     module = bench_script("checkpoint_report")
     monkeypatch.setattr(sys, "argv", ["checkpoint_report.py", "--checkpoint", ck, "--n", "30", "--steps", "2",
-                                      "--two-sample-n", "40",
+                                      "--two-sample-n", "40", "--critic", "quick",
                                       "--data", str(data), "--out", str(tmp_path / "report")])
     module.main()
     report = json.loads((tmp_path / "report" / "report.json").read_text())
@@ -184,3 +188,53 @@ def test_nearest_leaves_a_query_itself_out_by_index():
     assert idx[2] != 77 and dist[2] > 50
     idx, dist = module.nearest(pool[picks], pool)
     assert list(idx) == list(picks) and dist.max() < 1
+
+
+def test_real_faces_are_decoded_exactly_as_training_decodes_them(tmp_path):
+    """A converged critic tells box-resized real faces from bicubic ones (0.63): the real set every measure
+    uses (lab.data.faces_hwc) must be the training loader's own decoding, bicubic, pixel for pixel."""
+    from PIL import Image
+
+    from lab.data import faces_hwc, is_heldout, load_images
+
+    rng = np.random.default_rng(0)
+    names = [f"{i}.jpg" for i in range(400) if is_heldout(f"{i}.jpg")][:3] + ["1.jpg", "2.jpg"]
+    for name in names:
+        Image.fromarray(rng.integers(0, 256, (96, 96, 3), dtype=np.uint8)).save(tmp_path / name)
+    held = faces_hwc(str(tmp_path), "heldout")
+    assert held.shape == (3, 64, 64, 3) and held.dtype == np.uint8
+    as_trained = load_images(str(tmp_path), 64, log=None, split="all").permute(0, 2, 3, 1).numpy()
+    order = sorted(names)
+    for k, name in enumerate(n for n in order if is_heldout(n)):
+        assert np.array_equal(held[k], as_trained[order.index(name)])
+        with Image.open(tmp_path / name) as im:
+            bicubic = np.asarray(im.convert("RGB").resize((64, 64), Image.Resampling.BICUBIC))
+            box = np.asarray(im.convert("RGB").resize((64, 64), Image.Resampling.BOX))
+        assert np.array_equal(held[k], bicubic) and not np.array_equal(held[k], box)
+
+
+def test_the_saliency_map_points_at_where_the_sets_differ():
+    """A 'generated' set that differs from the real one only in its top-left 12x12 corner: the critic's averaged
+    |∂ logit / ∂ pixel| puts far more weight there than in the bottom-right corner."""
+    real = textured(200, 0)
+    fake = textured(200, 1)
+    fake[:, :12, :12] = np.clip(fake[:, :12, :12].astype(int) + 70, 0, 255)
+    out = c2st(fake, real, C2STConfig.quick(seed=0), with_saliency=True)
+    sal = out["saliency"]
+    assert sal.shape == (64, 64) and out["score"] > 0.8
+    assert sal[:12, :12].mean() > 2 * sal[-12:, -12:].mean(), (sal[:12, :12].mean(), sal[-12:, -12:].mean())
+
+
+def test_the_detail_map_finds_a_pattern_stuck_to_the_pixel_grid(tmp_path):
+    """bench/diagnose.py's per-pixel detail map: detail that is stronger on every other pixel column (what a 2x
+    upsampling leaves at fixed positions) raises its period-2 grid strength far above the same images'."""
+    diagnose = bench_script("diagnose")
+    clean = textured(60, 0)
+    rng = np.random.default_rng(1)
+    jitter = rng.normal(0, 10, clean.shape) * (np.arange(64) % 2 == 0)[None, None, :, None]
+    gridded = np.clip(clean + jitter, 0, 255).astype(np.uint8)
+    strength = {name: diagnose.grid_strength(diagnose.detail_map(x)[0]) for name, x in
+                (("clean", clean), ("gridded", gridded))}
+    assert strength["gridded"] > 10 * strength["clean"], strength
+    stats = diagnose.plot_detail_maps({"clean": clean, "gridded": gridded}, str(tmp_path / "maps.png"))
+    assert (tmp_path / "maps.png").is_file() and stats["gridded"]["grid strength (period 2)"] > 0.01

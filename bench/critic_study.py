@@ -1,0 +1,185 @@
+"""Is the two-sample critic converged? Each set is scored by the critic as configured (C2STConfig()), by one
+twice as wide, and by one trained twice as long; a converged score moves by at most 0.01.
+
+    python bench/critic_study.py                         # every set, the three critics: about an hour on 2 cores
+    python bench/critic_study.py --sets stylegan-64 --variants base,shift4
+
+Sets (2000 images each, against the held-out real faces): training faces as they are (real vs real), the same
+blurred (σ 0.25, 0.5 px), noised (σ 4/255), JPEG q75, colour-shifted (+4 red, -4 blue of 255), resized from
+96 px with a box filter instead of bicubic, and each shipped checkpoint at generate.py's defaults (seeds
+0 … 1999, the generated images cached as bench/diagnose.py caches them). Variants: base, wide (2x width),
+long (2x patience and epochs), shift4 (random 4 px shifts, the old augmentation), narrow (half width).
+
+Results are kept per (set, variant) in bench/results/critic_study.json, so an interrupted run resumes; the
+table goes to docs/critic_convergence.md.
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import io
+import json
+import os
+import sys
+import time
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from evaluation.two_sample import C2STConfig, add_noise, blur, c2st_cached  # noqa: E402
+from lab import paths  # noqa: E402
+from lab.data import faces_hwc, list_images, select_split  # noqa: E402
+
+BASE = C2STConfig()
+VARIANTS = {
+    "base": BASE,
+    "wide": dataclasses.replace(BASE, width=2 * BASE.width),
+    "long": dataclasses.replace(BASE, patience=2 * BASE.patience, max_epochs=2 * BASE.max_epochs),
+    "narrow": dataclasses.replace(BASE, width=BASE.width // 2),
+    "shift4": dataclasses.replace(BASE, shift=4),
+}
+
+
+def jpeg(images: np.ndarray, quality: int) -> np.ndarray:
+    from PIL import Image
+
+    out = []
+    for img in images:
+        buf = io.BytesIO()
+        Image.fromarray(img).save(buf, "JPEG", quality=quality)
+        buf.seek(0)
+        with Image.open(buf) as back:
+            out.append(np.asarray(back.convert("RGB")))
+    return np.stack(out)
+
+
+def colour_shift(images: np.ndarray) -> np.ndarray:
+    return np.clip(images.astype(np.int16) + np.array([4, 0, -4], dtype=np.int16), 0, 255).astype(np.uint8)
+
+
+def box_resized(names: list[str]) -> np.ndarray:
+    """The named training faces resized 96 → 64 px with a box filter (training uses bicubic)."""
+    from PIL import Image
+
+    out = []
+    for name in names:
+        with Image.open(os.path.join(paths.FACES, name)) as im:
+            out.append(np.asarray(im.convert("RGB").resize((64, 64), Image.Resampling.BOX)))
+    return np.stack(out)
+
+
+def make_sets(wanted: list[str], n: int) -> dict[str, np.ndarray]:
+    names = select_split(list_images(paths.FACES), "train")
+    pick = sorted(np.random.default_rng(0).choice(len(names), n, replace=False))
+    picked = [names[i] for i in pick]
+    train = None
+    sets: dict[str, np.ndarray] = {}
+    makers = {"real vs real": lambda x: x, "blur σ 0.25 px": lambda x: blur(x, 0.25),
+              "blur σ 0.5 px": lambda x: blur(x, 0.5), "noise σ 4/255": lambda x: add_noise(x, 4, 0),
+              "JPEG q75": lambda x: jpeg(x, 75), "colour shift +4 R −4 B": colour_shift}
+    for name in wanted:
+        if name in makers:
+            if train is None:
+                train = load_images_named(picked)
+            sets[name] = makers[name](train)
+        elif name == "box-resized":
+            sets[name] = box_resized(picked)
+        else:  # a checkpoint
+            sets[name] = generated(name, n)
+    return sets
+
+
+def load_images_named(names: list[str]) -> np.ndarray:
+    from lab.data import _decode  # the training loader's own decoding (bicubic to 64 px)
+
+    return np.stack([_decode(os.path.join(paths.FACES, name), 64) for name in names])
+
+
+def generated(name: str, n: int) -> np.ndarray:
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("diagnose", os.path.join(paths.ROOT, "bench", "diagnose.py"))
+    diagnose = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(diagnose)
+    from lab.registry import Registry
+
+    return diagnose.generated(Registry(), name, n)
+
+
+ALL_SETS = ["stylegan-64", "anime-64", "real vs real", "blur σ 0.5 px", "box-resized", "blur σ 0.25 px",
+            "noise σ 4/255", "JPEG q75", "colour shift +4 R −4 B"]
+
+
+def write_table(results: dict, path: str, variants: list[str]) -> None:
+    lines = ["# Is the two-sample critic converged?", "",
+             "Held-out accuracy of a critic telling each set (2000 images) from the 2,051 held-out real faces, "
+             "2-fold (folds in brackets), critic seed 0. **base** is `C2STConfig()` as shipped "
+             f"(width {BASE.width}, depth {BASE.depth}, early stopping on an inner validation split: patience "
+             f"{BASE.patience}, {BASE.lr_drops} lr drops, at most {BASE.max_epochs} epochs, flips only); "
+             "**wide** doubles its width, **long** its patience and epoch cap; **narrow** halves the width, "
+             "**shift4** adds the old critic's random 4-pixel shifts. Converged: |wide − base| and |long − base| "
+             "≤ 0.01. Epochs trained per fold and the critic's minutes after the score (one thread, sharing the "
+             "2 cores with other jobs).", "",
+             "Reproduce: `python bench/critic_study.py` (results per cell in bench/results/critic_study.json).", "",
+             "| set | " + " | ".join(variants) + " | max change (wide, long) |",
+             "|---" * (len(variants) + 2) + "|"]
+    for name in ALL_SETS + [s for s in results if s not in ALL_SETS]:
+        if name not in results:
+            continue
+        row = results[name]
+        cells = []
+        for v in variants:
+            r = row.get(v)
+            cells.append("–" if r is None else
+                         f"{r['score']:.3f} ({', '.join(f'{f:.3f}' for f in r['folds'])}; "
+                         f"{'/'.join(str(e) for e in r['epochs'])} ep, {r['minutes']:.1f} min)")
+        changes = [abs(row[v]["score"] - row["base"]["score"]) for v in ("wide", "long") if v in row and "base" in row]
+        cells.append(f"{max(changes):.3f}" if changes else "–")
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    with open(path, "w") as f:
+        f.write("\n".join(lines) + "\n")
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--sets", default=",".join(ALL_SETS))
+    p.add_argument("--variants", default="base,wide,long")
+    p.add_argument("--n", type=int, default=2000)
+    p.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
+    p.add_argument("--results", default=os.path.join(paths.ROOT, "bench", "results", "critic_study.json"))
+    p.add_argument("--table", default=os.path.join(paths.ROOT, "docs", "critic_convergence.md"))
+    args = p.parse_args()
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
+    if not os.path.isdir(paths.FACES):
+        sys.exit(f"no real faces at {paths.FACES}: set ANIME_FACES_DIR")
+    wanted = [s for s in args.sets.split(",") if s]
+    variants = [v for v in args.variants.split(",") if v]
+    unknown = [v for v in variants if v not in VARIANTS]
+    if unknown:
+        sys.exit(f"unknown variant(s) {', '.join(unknown)}; allowed: {', '.join(VARIANTS)}")
+    results = json.load(open(args.results)) if os.path.isfile(args.results) else {}
+    held = faces_hwc(paths.FACES, "heldout")
+    sets = make_sets(wanted, args.n)
+    for variant in variants:  # every set at base first: the table fills in the order it is read
+        for name in wanted:
+            if variant in results.get(name, {}):
+                continue
+            out = dict(c2st_cached(sets[name], held, VARIANTS[variant]))
+            out["minutes"] = out["seconds"] / 60  # the critic's own time, also when it comes from the cache
+            results.setdefault(name, {})[variant] = out
+            print(f"{name} · {variant}: {out['score']:.3f} (folds {out['folds']}, epochs {out['epochs']}, "
+                  f"{out['minutes']:.1f} min)", flush=True)
+            os.makedirs(os.path.dirname(args.results), exist_ok=True)
+            with open(args.results, "w") as f:
+                json.dump(results, f, indent=1)
+            shown = [v for v in ("base", "wide", "long", "narrow", "shift4")
+                     if any(v in r for r in results.values())]
+            write_table(results, args.table, shown)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
