@@ -8,7 +8,8 @@ Sets (2000 images each, against the held-out real faces): training faces as they
 blurred (σ 0.25, 0.5 px), noised (σ 4/255), JPEG q75, colour-shifted (+4 red, -4 blue of 255), resized from
 96 px with a box filter instead of bicubic, and each shipped checkpoint at generate.py's defaults (seeds
 0 … 1999, the generated images cached as bench/diagnose.py caches them). Variants: base, wide (2x width),
-long (2x patience and epochs), shift4 (random 4 px shifts, the old augmentation), narrow (half width).
+long (2x patience and epochs), shift4 (random 4 px shifts, the old augmentation), narrow (half width),
+min30 (no lr drop or stop before epoch 30).
 
 Results are kept per (set, variant) in bench/results/critic_study.json, so an interrupted run resumes; the
 table goes to docs/critic_convergence.md.
@@ -37,6 +38,7 @@ VARIANTS = {
     "long": dataclasses.replace(BASE, patience=2 * BASE.patience, max_epochs=2 * BASE.max_epochs),
     "narrow": dataclasses.replace(BASE, width=BASE.width // 2),
     "shift4": dataclasses.replace(BASE, shift=4),
+    "min30": dataclasses.replace(BASE, min_epochs=30),
 }
 
 
@@ -106,6 +108,7 @@ def generated(name: str, n: int) -> np.ndarray:
     return diagnose.generated(Registry(), name, n)
 
 
+NOTES_MARKER = "<!-- notes: kept when the table is rewritten -->"
 ALL_SETS = ["stylegan-64", "anime-64", "real vs real", "blur σ 0.5 px", "box-resized", "blur σ 0.25 px",
             "noise σ 4/255", "JPEG q75", "colour shift +4 R −4 B"]
 
@@ -117,7 +120,7 @@ def write_table(results: dict, path: str, variants: list[str]) -> None:
              f"(width {BASE.width}, depth {BASE.depth}, early stopping on an inner validation split: patience "
              f"{BASE.patience}, {BASE.lr_drops} lr drops, at most {BASE.max_epochs} epochs, flips only); "
              "**wide** doubles its width, **long** its patience and epoch cap; **narrow** halves the width, "
-             "**shift4** adds the old critic's random 4-pixel shifts. Converged: |wide − base| and |long − base| "
+             "**shift4** adds the old critic's random 4-pixel shifts; **min30** lets no plateau stop it before epoch 30. Converged: |wide − base| and |long − base| "
              "≤ 0.01. Epochs trained per fold and the critic's minutes after the score (one thread, sharing the "
              "2 cores with other jobs).", "",
              "Reproduce: `python bench/critic_study.py` (results per cell in bench/results/critic_study.json).", "",
@@ -136,8 +139,14 @@ def write_table(results: dict, path: str, variants: list[str]) -> None:
         changes = [abs(row[v]["score"] - row["base"]["score"]) for v in ("wide", "long") if v in row and "base" in row]
         cells.append(f"{max(changes):.3f}" if changes else "–")
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    notes = ""  # what a person wrote below the marker stays
+    if os.path.isfile(path):
+        with open(path) as f:
+            text = f.read()
+        if NOTES_MARKER in text:
+            notes = text[text.index(NOTES_MARKER):]
     with open(path, "w") as f:
-        f.write("\n".join(lines) + "\n")
+        f.write("\n".join(lines) + "\n" + ("\n" + notes if notes else ""))
 
 
 def main() -> int:
@@ -175,7 +184,7 @@ def main() -> int:
             os.makedirs(os.path.dirname(args.results), exist_ok=True)
             with open(args.results, "w") as f:
                 json.dump(results, f, indent=1)
-            shown = [v for v in ("base", "wide", "long", "narrow", "shift4")
+            shown = [v for v in ("base", "wide", "long", "narrow", "shift4", "min30")
                      if any(v in r for r in results.values())]
             write_table(results, args.table, shown)
     return 0

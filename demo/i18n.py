@@ -94,7 +94,7 @@ ZH_TW.update({
     _DETECT: "動漫人臉框與信心分數，以及 **AFD 比率**：至少有一張臉的圖片所占的比例，與 HW6 評分繳交作業的方式相同"
              "（YOLOv8 `yolov8x6_animeface.pt`，conf 0.8、iou 0.8、imgsz 64）。可上傳圖片或 zip，或不上傳而直接偵測"
              "生成的人臉。沒有作業的權重時，改用我們自己的小型 YOLOv8n 或 lbpcascade 偵測器，結果會註明用的是哪一個。"
-             "**替我的作業評分：**上傳你的 HW6 zip（1000 張圖），也會得到 **FFD** 分數，也就是我們的 FID：在本專案"
+             "**替我的作業評分**：上傳你的 HW6 zip（1000 張圖），也會得到 **FFD** 分數，也就是我們的 FID：在本專案"
              "訓練的人臉編碼器特徵中，與真實人臉的距離（越低越好），並與內附模型在相同張數下的 FFD 並列比較。",
     # choices (their values stay English: links and the API use them)
     "Generated face": "生成的人臉", "Uploaded image": "上傳圖片", "Training face": "訓練人臉",

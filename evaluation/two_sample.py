@@ -68,6 +68,7 @@ class C2STConfig:
     depth: int = 2
     max_epochs: int = 80
     patience: int = 4  # epochs without a lower inner-validation loss before the lr drops (or training stops)
+    min_epochs: int = 0  # no lr drop or stop before this epoch (a critic can sit on a plateau at chance first)
     lr_drops: int = 2  # times the lr falls by 5x on a plateau before training stops
     val_fraction: float = 0.125  # of each training half, to decide when to stop (never scored)
     batch_size: int = 64
@@ -132,7 +133,7 @@ def _fit(train_x: torch.Tensor, train_y: torch.Tensor, cfg: C2STConfig, gen: tor
             best_state = {k: v.clone() for k, v in critic.state_dict().items()}
             continue
         waited += 1
-        if waited >= cfg.patience:  # a plateau: go on from the best weights at a lower lr, or stop
+        if waited >= cfg.patience and epoch >= cfg.min_epochs:  # a plateau: go on from the best weights at a lower lr, or stop
             critic.load_state_dict(best_state)
             if drops == cfg.lr_drops:
                 break
