@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import functools
 import json
 import os
 import sys
@@ -71,13 +72,21 @@ def detectors(kind: str) -> list:
     return found
 
 
+@functools.lru_cache(maxsize=2)
+def _face_features(path: str):
+    """FFD's encoder, loaded once per path (a report scores a dozen settings with it)."""
+    from evaluation.face_features import load_face_features
+
+    return load_face_features(path)
+
+
 def face_distance(images: list[np.ndarray], encoder: str | None = None) -> dict:
     """{"ffd": the Fréchet face distance to the held-out faces} (evaluation/face_features.py), or
     {"ffd": None, "ffd_missing": why} where the shipped encoder is absent."""
-    from evaluation.face_features import ffd, load_face_features
+    from evaluation.face_features import ffd
 
     try:
-        model = load_face_features(encoder or paths.FACE_ENCODER)
+        model = _face_features(encoder or paths.FACE_ENCODER)
     except ValueError as e:
         return {"ffd": None, "ffd_missing": str(e)}
     return {"ffd": ffd(np.stack([np.asarray(i) for i in images]), model)}

@@ -18,18 +18,16 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import io
 import json
 import os
 import sys
-import time
 
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from evaluation.two_sample import C2STConfig, add_noise, blur, c2st_cached  # noqa: E402
+from evaluation.two_sample import C2STConfig, add_noise, blur, c2st_cached, colour_shift, jpeg  # noqa: E402
 from lab import paths  # noqa: E402
-from lab.data import faces_hwc, list_images, select_split  # noqa: E402
+from lab.data import faces_hwc, sample_faces  # noqa: E402
 
 BASE = C2STConfig()
 VARIANTS = {
@@ -42,59 +40,22 @@ VARIANTS = {
 }
 
 
-def jpeg(images: np.ndarray, quality: int) -> np.ndarray:
-    from PIL import Image
-
-    out = []
-    for img in images:
-        buf = io.BytesIO()
-        Image.fromarray(img).save(buf, "JPEG", quality=quality)
-        buf.seek(0)
-        with Image.open(buf) as back:
-            out.append(np.asarray(back.convert("RGB")))
-    return np.stack(out)
-
-
-def colour_shift(images: np.ndarray) -> np.ndarray:
-    return np.clip(images.astype(np.int16) + np.array([4, 0, -4], dtype=np.int16), 0, 255).astype(np.uint8)
-
-
-def box_resized(names: list[str]) -> np.ndarray:
-    """The named training faces resized 96 → 64 px with a box filter (training uses bicubic)."""
-    from PIL import Image
-
-    out = []
-    for name in names:
-        with Image.open(os.path.join(paths.FACES, name)) as im:
-            out.append(np.asarray(im.convert("RGB").resize((64, 64), Image.Resampling.BOX)))
-    return np.stack(out)
-
-
 def make_sets(wanted: list[str], n: int) -> dict[str, np.ndarray]:
-    names = select_split(list_images(paths.FACES), "train")
-    pick = sorted(np.random.default_rng(0).choice(len(names), n, replace=False))
-    picked = [names[i] for i in pick]
     train = None
     sets: dict[str, np.ndarray] = {}
     makers = {"real vs real": lambda x: x, "blur σ 0.25 px": lambda x: blur(x, 0.25),
               "blur σ 0.5 px": lambda x: blur(x, 0.5), "noise σ 4/255": lambda x: add_noise(x, 4, 0),
-              "JPEG q75": lambda x: jpeg(x, 75), "colour shift +4 R −4 B": colour_shift}
+              "JPEG q75": lambda x: jpeg(x, 75), "colour shift +4 R −4 B": lambda x: colour_shift(x, 4)}
     for name in wanted:
         if name in makers:
             if train is None:
-                train = load_images_named(picked)
+                train = sample_faces(paths.FACES, "train", n, 0)
             sets[name] = makers[name](train)
         elif name == "box-resized":
-            sets[name] = box_resized(picked)
+            sets[name] = sample_faces(paths.FACES, "train", n, 0, resample="box")
         else:  # a checkpoint
             sets[name] = generated(name, n)
     return sets
-
-
-def load_images_named(names: list[str]) -> np.ndarray:
-    from lab.data import _decode  # the training loader's own decoding (bicubic to 64 px)
-
-    return np.stack([_decode(os.path.join(paths.FACES, name), 64) for name in names])
 
 
 def generated(name: str, n: int) -> np.ndarray:

@@ -25,9 +25,9 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from evaluation.face_features import CONFIG_NAME, ffd, load_face_features  # noqa: E402
-from evaluation.two_sample import add_noise, blur  # noqa: E402
+from evaluation.two_sample import add_noise, blur, colour_shift  # noqa: E402
 from lab import paths  # noqa: E402
-from lab.data import list_images, select_split  # noqa: E402
+from lab.data import sample_faces  # noqa: E402
 
 
 def bench_module(name: str):
@@ -46,29 +46,13 @@ def patch_shuffled(images: np.ndarray, seed: int, tile: int = 16) -> np.ndarray:
     return tiles.reshape(n, k, k, tile, tile, c).transpose(0, 1, 3, 2, 4, 5).reshape(n, h, w, c)
 
 
-def colour_shift(images: np.ndarray, amount: int = 12) -> np.ndarray:
-    return np.clip(images.astype(np.int16) + np.array([amount, 0, -amount], dtype=np.int16), 0, 255).astype(np.uint8)
-
-
 def training_faces(n: int, seed: int, box: bool = False) -> np.ndarray:
-    from PIL import Image
-
-    from lab.data import _decode
-
-    names = select_split(list_images(paths.FACES), "train")
-    picked = [names[i] for i in sorted(np.random.default_rng(seed).choice(len(names), n, replace=False))]
-    if not box:
-        return np.stack([_decode(os.path.join(paths.FACES, name), 64) for name in picked])
-    out = []
-    for name in picked:
-        with Image.open(os.path.join(paths.FACES, name)) as im:
-            out.append(np.asarray(im.convert("RGB").resize((64, 64), Image.Resampling.BOX)))
-    return np.stack(out)
+    return sample_faces(paths.FACES, "train", n, seed, resample="box" if box else "bicubic")
 
 
 DEGRADED = {"blur σ 0.5 px": lambda x, s: blur(x, 0.5), "blur σ 1 px": lambda x, s: blur(x, 1.0),
             "noise σ 4/255": lambda x, s: add_noise(x, 4, s), "noise σ 8/255": lambda x, s: add_noise(x, 8, s),
-            "patch-shuffled (4x4 tiles)": patch_shuffled, "colour shift (+12 R, −12 B)": lambda x, s: colour_shift(x)}
+            "patch-shuffled (4x4 tiles)": patch_shuffled, "colour shift (+12 R, −12 B)": lambda x, s: colour_shift(x, 12)}
 
 
 def row(name: str, values: list[float]) -> dict:

@@ -226,3 +226,13 @@ def add_noise(images: np.ndarray, std: float, seed: int = 0) -> np.ndarray:
     """Additive Gaussian pixel noise of `std` (in 0..255 units), clipped (for calibration)."""
     rng = np.random.default_rng(seed)
     return np.clip(images.astype(np.float32) + rng.normal(0, std, images.shape), 0, 255).round().astype(np.uint8)
+
+
+def jpeg(images: np.ndarray, quality: int) -> np.ndarray:
+    """Square uint8 images [N, S, S, 3] saved as JPEG at `quality` and read back, size kept (for calibration)."""
+    return standardise(images, size=images.shape[1], quality=quality)
+
+
+def colour_shift(images: np.ndarray, amount: int) -> np.ndarray:
+    """+amount on red, −amount on blue (0..255 units), clipped: a colour cast (for calibration)."""
+    return np.clip(images.astype(np.int16) + np.array([amount, 0, -amount], dtype=np.int16), 0, 255).astype(np.uint8)

@@ -100,6 +100,22 @@ def faces_hwc(path: str, split: str, size: int = 64, limit: int = 0) -> np.ndarr
     return load_images(path, size, limit=limit, log=None, split=split).permute(0, 2, 3, 1).numpy()
 
 
+def sample_faces(path: str, split: str, n: int, seed: int, resample: str = "bicubic", size: int = 64) -> np.ndarray:
+    """n faces of a split chosen by `seed` (in file order), uint8 [n, size, size, 3]; resample "bicubic" decodes
+    them as training does, "box" with the other filter (a calibration set: a critic sees the difference)."""
+    if resample not in ("bicubic", "box"):
+        raise ValueError(f"resample must be bicubic or box, got {resample!r}")
+    names = select_split(list_images(path), split)
+    picked = [names[i] for i in sorted(np.random.default_rng(seed).choice(len(names), n, replace=False))]
+    if resample == "bicubic":
+        return np.stack([_decode(os.path.join(path, name), size) for name in picked])
+    out = []
+    for name in picked:
+        with Image.open(os.path.join(path, name)) as im:
+            out.append(np.asarray(im.convert("RGB").resize((size, size), Image.Resampling.BOX)))
+    return np.stack(out)
+
+
 def augment(batch: torch.Tensor, preset: str = "flip") -> torch.Tensor:
     """uint8 [B, 3, H, W] -> float in [-1, 1], augmented per image with torch's global RNG.
 

@@ -21,6 +21,7 @@ class Registry:
         self.folder, self.default = folder, default
         self._models: dict[str, LoadedModel | LoadedGAN] = {}
         self._detectors: dict[str, object] = {}
+        self._face_features = None
         self._lock = threading.Lock()
 
     def kind_of(self, name: str) -> str | None:
@@ -78,9 +79,9 @@ class Registry:
         from evaluation.face_features import load_face_features
 
         with self._lock:
-            if "face-encoder" not in self._detectors:
-                self._detectors["face-encoder"] = load_face_features(paths.FACE_ENCODER)
-            return self._detectors["face-encoder"]
+            if self._face_features is None:
+                self._face_features = load_face_features(paths.FACE_ENCODER)
+            return self._face_features
 
     def first(self, kind: str) -> str:
         names = self.names(kind)
