@@ -126,7 +126,8 @@ def load_checkpoint(path: str, device: str | torch.device = "cpu") -> LoadedMode
         state = load_file(weights_path)
     except (SafetensorError, OSError) as e:
         raise CheckpointError(f"{weights_path} is truncated or not a safetensors file ({e}).") from None
-    net = Generator(gan_config) if kind == "stylegan" else UNet(unet_config)
+    with torch.random.fork_rng(devices=[]):  # the weights are overwritten: loading leaves the global RNG as it was
+        net = Generator(gan_config) if kind == "stylegan" else UNet(unet_config)
     try:
         net.load_state_dict(state, strict=True)
     except RuntimeError as e:

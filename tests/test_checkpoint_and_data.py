@@ -102,3 +102,12 @@ def test_real_faces_load(tmp_path):
         pytest.skip("../shared/data/anime-faces is not beside the repo")
     imgs = load_images(real, size=64, limit=32, log=None)
     assert imgs.shape == (32, 3, 64, 64) and 40 < imgs.float().mean() < 220
+
+
+def test_loading_a_checkpoint_leaves_the_global_rng_as_it_was(tmp_path):
+    """A resumed run loads checkpoints after restoring its RNG (distill.py's teachers): loading must not draw."""
+    save_checkpoint(str(tmp_path / "ck"), random_unet(), TINY, "cosine", 50, "v")
+    torch.manual_seed(3)
+    before = torch.get_rng_state()
+    load_checkpoint(str(tmp_path / "ck"))
+    assert torch.equal(torch.get_rng_state(), before)

@@ -47,6 +47,13 @@ class DataWalk:
     def tensors(self) -> dict[str, torch.Tensor]:
         return {"rng.data": self.generator.get_state(), "data.perm": self.perm}
 
+    def mark(self) -> tuple:
+        return self.perm, self.pos, self.generator.get_state()
+
+    def rewind(self, mark: tuple) -> None:
+        self.perm, self.pos = mark[0], mark[1]
+        self.generator.set_state(mark[2])
+
     def restore(self, tensors: dict[str, torch.Tensor], pos: int) -> None:
         self.generator.set_state(tensors["rng.data"])
         self.perm, self.pos = tensors["data.perm"], pos
@@ -64,10 +71,13 @@ def run(cfg, step: int, walk: DataWalk, step_fn: StepFn, save_fn: Callable[[int]
     t_last = time.perf_counter()
     if main_proc:
         save_on_signals()
+    mark = None
     try:
         while step < cfg.max_steps:
+            mark = walk.mark(), torch.get_rng_state()  # an interrupted step is rewound before the save
             averaged, latest = step_fn(walk.next(cfg.batch_size))
             step += 1
+            mark = None
             for k, v in averaged.items():
                 history.setdefault(k, []).append(v)
             if bar is not None:
@@ -88,6 +98,9 @@ def run(cfg, step: int, walk: DataWalk, step_fn: StepFn, save_fn: Callable[[int]
             if main_proc and (step % cfg.sample_every == 0 or step == cfg.max_steps):
                 sample_fn(step)
     except KeyboardInterrupt:
+        if mark is not None:  # stopped inside a step: save the data walk and RNG as they were before it
+            walk.rewind(mark[0])
+            torch.set_rng_state(mark[1])
         if main_proc:
             print(f"\ninterrupted at step {step}: saving to {cfg.out} …", file=sys.stderr)
             save_fn(step)

@@ -1,0 +1,122 @@
+import json
+import os
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from diffusion.samplers import ddim, eps_model, sample
+from diffusion.schedules import make_schedule
+from distill import (ddim_step, distill, ect_earlier, edm_sigma, parse_args, progressive_pairs, progressive_target,
+                     x0_of, _ab)
+from helpers import random_unet, tiny_run
+from lab.checkpoint import load_checkpoint
+
+
+@pytest.fixture(scope="module")
+def teacher_run(tmp_path_factory):
+    data, run, _ = tiny_run(tmp_path_factory.mktemp("teacher"), steps=2)
+    return data, run
+
+
+def flags(data, teacher, out, *extra):
+    return ["--data", data, "--teacher", teacher, "--out", out, "--batch-size", "4", "--log-every", "1",
+            "--sample-seeds", "4", "--no-progress", "--threads", "1", "--moments-dtype", "float32", *extra]
+
+
+def test_progressive_target_makes_one_student_step_land_where_two_teacher_steps_land():
+    schedule, net = make_schedule("cosine", 50), random_unet()
+    torch.manual_seed(0)
+    x = torch.randn(3, 3, 16, 16)
+    for t, t_mid, t_next in progressive_pairs(schedule, 4).tolist():
+        t_, m_, n_ = (torch.full((3,), v) for v in (t, t_mid, t_next))
+        target = progressive_target(net, schedule, x, t_, m_, n_)
+        one = ddim_step(x, target, _ab(schedule, t_), _ab(schedule, n_))
+        with torch.no_grad():  # the teacher's two steps, taken by the app's own DDIM sampler over that grid
+            ab, ab_mid = _ab(schedule, t_), _ab(schedule, m_)
+            mid = ddim_step(x, x0_of(net, x, t_, ab).clamp(-1, 1), ab, ab_mid)
+            two = ddim_step(mid, x0_of(net, mid, m_, ab_mid).clamp(-1, 1), ab_mid, _ab(schedule, n_))
+        assert torch.allclose(one, two, atol=1e-4), (t, t_mid, t_next)
+
+
+def test_the_teachers_two_steps_are_the_samplers_ddim_steps():
+    schedule, net = make_schedule("cosine", 50), random_unet()
+    noise = torch.randn(2, 3, 16, 16)
+    with torch.no_grad():
+        want = sample(ddim(eps_model(net, schedule, "v"), schedule, noise, steps=2))
+    pairs = progressive_pairs(schedule, 1)  # one student step = the whole 2-step teacher run
+    t, m, n = (torch.full((2,), int(v)) for v in pairs[0])
+    assert int(n[0]) == -1
+    target = progressive_target(net, schedule, noise, t, m, n)
+    assert (target - want).abs().max() < 1e-3  # float32 here, float64 coefficients there
+
+
+def test_grids_nest_and_ect_gaps_shrink_by_round():
+    schedule = make_schedule("cosine", 1000)
+    rows = progressive_pairs(schedule, 4)
+    assert rows[:, 0].tolist() == [999, 749, 499, 249] and rows[-1, 2] == -1
+    assert (rows[:, 0] > rows[:, 1]).all() and (rows[:, 1] > rows[:, 2]).all()
+    t = torch.arange(1, 1000)
+    sigma = edm_sigma(schedule)
+    gaps = []
+    for k in range(4):
+        r = ect_earlier(schedule, t, k)
+        assert (r < t).all() and (r >= -1).all()
+        gaps.append(float((sigma[t] - torch.where(r >= 0, sigma[r.clamp(min=0)], 0.0)).median()))
+    assert all(a > b for a, b in zip(gaps, gaps[1:])), gaps
+
+
+@pytest.mark.parametrize("method", ["progressive", "ect"])
+def test_distill_resumes_exactly_and_writes_self_describing_rounds(tmp_path, teacher_run, method):
+    data, teacher = teacher_run
+    extra = ["--method", method, "--start-steps", "8", "--target-steps", "2", "--rounds", "2", "--round-steps", "2",
+             "--save-every", "1", "--sample-every", "2"]
+    straight, split = str(tmp_path / "straight"), str(tmp_path / "split")
+    distill(parse_args(flags(data, teacher, straight, *extra)))
+    cfg = parse_args(flags(data, teacher, split, *extra))
+    cfg.round_steps = 2
+    import distill as module
+
+    calls = {"n": 0}
+    original = module._progressive_loss if method == "progressive" else module._ect_loss
+
+    def stop_after_three(*a, **k):  # the run is killed mid-round 2: the next call raises as SIGTERM would
+        calls["n"] += 1
+        if calls["n"] == 4:
+            raise KeyboardInterrupt
+        return original(*a, **k)
+
+    name = "_progressive_loss" if method == "progressive" else "_ect_loss"
+    setattr(module, name, stop_after_three)
+    try:
+        assert distill(cfg) == 3
+    finally:
+        setattr(module, name, original)
+    distill(parse_args(flags(data, teacher, split, "--resume")))
+    a, b = load_file(os.path.join(straight, "model.safetensors")), load_file(os.path.join(split, "model.safetensors"))
+    assert all(torch.equal(a[k], b[k]) for k in a), "a resumed student differs"
+    cfg_json = json.load(open(os.path.join(split, "config.json")))
+    rounds = 2
+    assert cfg_json["steps_trained"] == 2 * rounds
+    assert cfg_json["distillation"]["method"] == method and cfg_json["distillation"]["teacher"] == teacher
+    assert cfg_json["sampler"] == {"name": "ddim", "steps": 2, "eta": 0.0 if method == "progressive" else 1.0}
+    kept = sorted(os.listdir(os.path.join(split, "rounds")))
+    assert kept == (["0-4-steps", "1-2-steps"] if method == "progressive" else ["0-2-steps", "1-2-steps"])
+    student = load_checkpoint(os.path.join(split, "rounds", kept[0]))
+    assert student.prediction == "v" and student.config["distillation"]["round"] == 1
+    assert [json.loads(r)["step"] for r in open(os.path.join(split, "log.jsonl"))] == [1, 2, 3, 4]
+    assert os.path.exists(os.path.join(split, "samples", "step_000004.png"))
+    t0 = load_file(os.path.join(teacher, "model.safetensors"))
+    assert any(not torch.equal(t0[k], b[k]) for k in t0), "the student never moved from its teacher"
+
+
+def test_bad_flags_say_what_is_allowed(tmp_path, teacher_run, capsys):
+    for bad in (["--method", "gan"], ["--start-steps", "48"], ["--target-steps", "64"], ["--round-steps", "0"]):
+        with pytest.raises(SystemExit):
+            parse_args(bad)
+    assert "powers of two" in capsys.readouterr().err
+    gan = tmp_path / "gan"
+    gan.mkdir()
+    (gan / "config.json").write_text("{}")
+    with pytest.raises(SystemExit, match="no training state"):
+        distill(parse_args(flags(teacher_run[0], teacher_run[1], str(tmp_path / "none"), "--resume")))
