@@ -35,7 +35,7 @@ from diffusion.unet import UNet, UNetConfig, count_parameters
 @dataclass
 class TrainConfig:
     data: str = DEFAULT_DATA  # a flat folder of .jpg/.png, or a .zip of them
-    exclude_heldout: bool = True  # leave out the held-out split (diffusion/data.py) that quality is measured on
+    exclude_heldout: bool = True  # leave out the held-out split (lab/data.py) that quality is measured on
     out: str = "checkpoints/run"
     resume: bool = False
     init_from: str = ""  # start from this checkpoint's (EMA) weights with a fresh optimizer

@@ -1,4 +1,4 @@
-"""Train the StyleGAN baseline (diffusion/stylegan.py) with the same tooling as train.py: the same data
+"""Train the StyleGAN baseline (gan/stylegan.py) with the same tooling as train.py: the same data
 loading and augmentation presets, log.jsonl + loss.png, sample grids on fixed seeds, exact --resume,
 Ctrl-C/SIGTERM saving, Accelerate for several processes, and a self-describing checkpoint
 (config.json + model.safetensors holding the generator's EMA weights).
@@ -38,7 +38,7 @@ from training.plumbing import (DEFAULT_DATA, MOMENTS_DTYPES, config_parser, ema_
 @dataclass
 class GANConfig:
     data: str = DEFAULT_DATA
-    exclude_heldout: bool = True  # leave out the held-out split (diffusion/data.py) that quality is measured on
+    exclude_heldout: bool = True  # leave out the held-out split (lab/data.py) that quality is measured on
     out: str = "checkpoints/stylegan-run"
     resume: bool = False
     image_size: int = 64

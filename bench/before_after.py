@@ -12,16 +12,15 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sys
 
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-from PIL import Image  # noqa: E402
+import matplotlib.pyplot as plt
+from PIL import Image
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from training.plumbing import loss_keys  # noqa: E402
+from lab import paths
+from training.plumbing import loss_keys
 
 
 def read_config(folder: str) -> dict:
@@ -33,7 +32,7 @@ def title(folder: str) -> str:
     config = read_config(folder)
     text = f"{config.get('steps_trained', '?'):,} steps, {round(config.get('images_seen', 0) / 1000)}k images seen"
     try:
-        with open(os.path.join(folder, "report", "two_sample.json")) as f:
+        with open(os.path.join(folder, paths.TWO_SAMPLE)) as f:
             q = json.load(f)["two_sample"]
         text += f"\ntwo-sample {q['mean']:.3f} over {len(q['scores'])} seeds (0.5 = like real)"
     except (OSError, ValueError, KeyError):
@@ -72,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
     loss_ax = fig.add_subplot(grid[1, :])
     for col, folder, label in ((0, args.before, "before"), (1, args.after, "after")):
         ax = fig.add_subplot(grid[0, col])
-        ax.imshow(Image.open(os.path.join(folder, "report", "grid.png")).convert("RGB"))
+        ax.imshow(Image.open(os.path.join(folder, paths.REPORT, "grid.png")).convert("RGB"))
         ax.set_title(f"{label}: {title(folder)}", fontsize=10)
         ax.axis("off")
         rows = read_log(folder)

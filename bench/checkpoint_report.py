@@ -13,20 +13,18 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sys
 import time
 
 import numpy as np
 import torch
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from lab.checkpoint import load_checkpoint  # noqa: E402
-from lab import paths  # noqa: E402
-from lab.data import load_images  # noqa: E402
-from evaluation.detect import LbpCascadeDetector  # noqa: E402
-from evaluation import face_features  # noqa: E402
-from evaluation.two_sample import C2STConfig, c2st  # noqa: E402
-from lab.pipeline import generate_batches  # noqa: E402
+from lab.checkpoint import load_checkpoint
+from lab import paths
+from lab.data import load_images
+from evaluation.detect import LbpCascadeDetector
+from evaluation import face_features
+from evaluation.two_sample import C2STConfig, c2st
+from lab.pipeline import generate_batches
 
 
 def save_grid(images: np.ndarray, path: str, nrow: int = 8) -> None:
@@ -69,7 +67,7 @@ def main() -> None:
     p.add_argument("--data", default=paths.FACES)
     p.add_argument("--out", default=None)
     args = p.parse_args()
-    out = args.out or os.path.join(args.checkpoint, "report")
+    out = args.out or os.path.join(args.checkpoint, paths.REPORT)
     os.makedirs(out, exist_ok=True)
     model = load_checkpoint(args.checkpoint)
     t0 = time.perf_counter()

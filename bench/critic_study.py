@@ -24,10 +24,9 @@ import sys
 
 import numpy as np
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from evaluation.two_sample import C2STConfig, add_noise, blur, c2st_cached, colour_shift, jpeg  # noqa: E402
-from lab import paths  # noqa: E402
-from lab.data import faces_hwc, sample_faces  # noqa: E402
+from evaluation.two_sample import C2STConfig, add_noise, blur, c2st_cached, colour_shift, jpeg
+from lab import paths
+from lab.data import faces_hwc, sample_faces
 
 BASE = C2STConfig()
 VARIANTS = {

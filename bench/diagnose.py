@@ -23,11 +23,10 @@ import time
 
 import numpy as np
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from evaluation.two_sample import C2STConfig, blur, c2st  # noqa: E402
-from lab import paths  # noqa: E402
-from lab.data import faces_hwc  # noqa: E402
-from lab.registry import Registry  # noqa: E402
+from evaluation.two_sample import C2STConfig, blur, c2st
+from lab import paths
+from lab.data import faces_hwc
+from lab.registry import Registry
 
 SIGMA = 1.5  # the blur that splits a 64 px face into its layout (below) and its detail (above)
 

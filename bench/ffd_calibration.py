@@ -23,11 +23,10 @@ import time
 
 import numpy as np
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from evaluation.face_features import CONFIG_NAME, ffd, load_face_features  # noqa: E402
-from evaluation.two_sample import add_noise, blur, colour_shift  # noqa: E402
-from lab import paths  # noqa: E402
-from lab.data import sample_faces  # noqa: E402
+from evaluation.face_features import CONFIG_NAME, ffd, load_face_features
+from evaluation.two_sample import add_noise, blur, colour_shift
+from lab import paths
+from lab.data import sample_faces
 
 
 def bench_module(name: str):
@@ -92,7 +91,7 @@ def main() -> int:
         rows.append(row(f"{name} ({'StyleGAN, ψ 1' if registry.kind_of(name) == 'stylegan' else 'DPM-Solver++ 20'})",
                         [ffd(x, model) for x in sets[name]]))
         print(f"{rows[-1]['set']}: {rows[-1]['mean']:.3f} (spread {rows[-1]['spread']:.3f})", flush=True)
-        report = os.path.join(registry.folder, name, "report", "two_sample.json")
+        report = os.path.join(registry.folder, name, paths.TWO_SAMPLE)
         if os.path.isfile(report):  # the app's checkpoint picker shows it beside the two-sample score
             with open(report) as f:
                 data = json.load(f)

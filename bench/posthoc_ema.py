@@ -18,14 +18,12 @@ import glob
 import json
 import os
 import re
-import sys
 
 import torch
 from safetensors.torch import load_file
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from lab.checkpoint import CONFIG_NAME, WEIGHTS_NAME, atomic_save_tensors, atomic_write_bytes  # noqa: E402
-from training.plumbing import prefixed, read_state_file  # noqa: E402
+from lab.checkpoint import CONFIG_NAME, WEIGHTS_NAME, atomic_save_tensors, atomic_write_bytes
+from training.plumbing import prefixed, read_state_file
 
 
 def snapshots(run: str) -> list[tuple[int, str]]:

@@ -26,11 +26,10 @@ import time
 
 import numpy as np
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from evaluation.two_sample import C2STConfig, add_noise, blur, c2st_cached  # noqa: E402
-from lab import paths  # noqa: E402
-from lab.data import faces_hwc  # noqa: E402
-from lab.registry import Registry  # noqa: E402
+from evaluation.two_sample import C2STConfig, add_noise, blur, c2st_cached
+from lab import paths
+from lab.data import faces_hwc
+from lab.registry import Registry
 
 
 def faces(split: str) -> np.ndarray:
@@ -129,7 +128,7 @@ def main() -> int:
                   "command": " ".join(["python bench/quality.py"] + sys.argv[1:]),
                   "generation_seconds": seconds / args.seeds}
         if model.kind == "stylegan" or default_setting:  # the app shows the score at generate.py's defaults
-            path = os.path.join(args.folder, name, "report", "two_sample.json")
+            path = os.path.join(args.folder, name, paths.TWO_SAMPLE)
             os.makedirs(os.path.dirname(path), exist_ok=True)
             if os.path.isfile(path):  # keep the FFD bench/ffd_calibration.py wrote beside it
                 with open(path) as f:

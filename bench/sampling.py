@@ -12,17 +12,15 @@ import argparse
 import json
 import os
 import statistics
-import sys
 import time
 
 os.environ.setdefault("TQDM_DISABLE", "1")  # the reference package draws its own progress bars
-import torch  # noqa: E402
+import torch
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from diffusion.noise import seeded_noise  # noqa: E402
-from diffusion.samplers import make_sampler, sample  # noqa: E402
-from diffusion.schedules import make_schedule  # noqa: E402
-from diffusion.unet import UNet, UNetConfig, count_parameters, forward_flops  # noqa: E402
+from diffusion.noise import seeded_noise
+from diffusion.samplers import make_sampler, sample
+from diffusion.schedules import make_schedule
+from diffusion.unet import UNet, UNetConfig, count_parameters, forward_flops
 
 
 def peak_flops(n: int = 4096, repeats: int = 3) -> float:

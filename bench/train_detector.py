@@ -17,16 +17,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sys
 import time
 
 import numpy as np
 from PIL import Image, ImageFilter
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from evaluation import detect as det  # noqa: E402
-from lab import paths  # noqa: E402
-from lab.data import list_images  # noqa: E402
+from evaluation import detect as det
+from lab import paths
+from lab.data import list_images
 
 NEGATIVES = ("noise", "blurred", "scrambled", "upside-down")
 

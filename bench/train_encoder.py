@@ -27,10 +27,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from evaluation.face_features import EncoderConfig, FaceEncoder, features, save_encoder, save_statistics  # noqa
-from lab import paths  # noqa: E402
-from lab.data import load_images  # noqa: E402
+from lab import paths
+from lab.data import load_images
 
 STATE = "encoder_state.safetensors"
 

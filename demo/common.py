@@ -6,6 +6,7 @@ import functools
 import os
 from contextlib import contextmanager
 
+from evaluation.measures import MEASURES
 from lab.registry import REGISTRY
 
 from .messages import chinese, tr
@@ -34,7 +35,7 @@ def get_detector(choice: str = "Best available"):
     """The detector for a UI choice, from the registry (loaded once)."""
     if choice not in DETECTOR_CHOICES:
         raise ValueError(f"detector must be one of {', '.join(DETECTOR_CHOICES)}, got {choice!r}")
-    return REGISTRY.detector(DETECTOR_CHOICES[choice])
+    return MEASURES.detector(DETECTOR_CHOICES[choice])
 
 
 def describe(detector) -> str:
@@ -62,13 +63,22 @@ def drawn(english: str, chinese_: str) -> str:
 
 
 def font(size: int):
-    """A PIL font of `size` px that has the glyphs `drawn` may return."""
+    """A PIL font of `size` px that has the glyphs `drawn` may return: the CJK font for Chinese, else DejaVu Sans
+    (shipped with matplotlib; PIL's own default has no arrows, so "→" came out as a box)."""
     from PIL import ImageFont
 
     path = cjk_font()
     if path and chinese():
         return ImageFont.truetype(path, size, index=TC_FACE if path.endswith(".ttc") else 0)
-    return ImageFont.load_default(size)
+    import matplotlib
+
+    return ImageFont.truetype(os.path.join(matplotlib.get_data_path(), "fonts", "ttf", "DejaVuSans.ttf"), size)
+
+
+def missing_glyphs(text: str, type_) -> str:
+    """The characters of `text` that `type_` (a PIL font) would draw as its missing-glyph box."""
+    box = bytes(type_.getmask("\ufffe"))  # a non-character: every font draws it as .notdef
+    return "".join(sorted({c for c in text if not c.isspace() and bytes(type_.getmask(c)) == box}))
 
 
 @contextmanager

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator
 
 import numpy as np
 
-from lab import inputs
+from lab import inputs, paths
 from lab.pipeline import stream, to_uint8
 from lab.registry import REGISTRY
 
@@ -26,7 +26,7 @@ GRID_LEFT, GRID_TOP, GRID_PAD = 90, 24, 4  # labelled_grid's margins
 
 def quality_plot(checkpoint: str) -> str | None:
     """The checkpoint's quality-vs-steps plot from its report (evaluate.py report --sweep), if it has one."""
-    path = os.path.join(REGISTRY.folder, checkpoint, "eval", "quality_vs_steps.png")
+    path = os.path.join(REGISTRY.folder, checkpoint, paths.QUALITY_VS_STEPS)
     return path if os.path.isfile(path) else None
 
 

@@ -8,13 +8,14 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from evaluation import detect as det
+from evaluation.measures import MEASURES
 from lab import inputs
 from lab.pipeline import generate_batches
 from lab.registry import REGISTRY
 from lab.uploads import read_images
 
 from . import limits
-from .common import DEFAULT_CHECKPOINT, DETECTOR_CHOICES, UNCHANGED, describe, get_detector, last  # noqa: F401
+from .common import DEFAULT_CHECKPOINT, DETECTOR_CHOICES, UNCHANGED, describe, font, get_detector, last  # noqa: F401
 from .messages import tr
 
 EXPLANATION = ("Anime-face boxes with confidences, and the **AFD rate**: the fraction of images with at least one "
@@ -44,7 +45,8 @@ def annotate(image: np.ndarray, boxes: list[det.Box], min_side: int = 192) -> np
     for x1, y1, x2, y2, conf in boxes:
         draw.rectangle([x1 * k, y1 * k, x2 * k - 1, y2 * k - 1], outline=(0, 255, 0), width=max(2, k // 2))
         label = "face" if conf is None else f"face {conf:.2f}"
-        draw.text((x1 * k + 3, y1 * k + 2), label, fill=(0, 255, 0), stroke_width=2, stroke_fill=(0, 0, 0))
+        draw.text((x1 * k + 3, y1 * k + 2), label, fill=(0, 255, 0), stroke_width=2, stroke_fill=(0, 0, 0),
+                  font=font(11))
     return np.asarray(im)
 
 
@@ -99,7 +101,7 @@ def grade(images: list[np.ndarray]) -> str:
     if len(images) < 2:
         return ""
     try:
-        model = REGISTRY.face_features()
+        model = MEASURES.face_features()
     except ValueError as e:
         return tr(f"\n\nFFD: n/a — {e}", f"\n\nFFD：無法計算（找不到人臉編碼器）— {e}")
     value = ffd(np.stack([np.asarray(i) for i in images]), model)

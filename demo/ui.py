@@ -139,7 +139,9 @@ def show_kept_frame(k, kept):
     return kept[max(0, min(int(k), len(kept) - 1))]
 
 
-def detect_with_progress(files_, seed, num, detector, checkpoint, progress=gr.Progress()):
+def detect_with_progress(files_=None, seed=0, num=16, detector="Best available", checkpoint=dt.DEFAULT_CHECKPOINT,
+                         progress=gr.Progress()):
+    """Uploads are optional (nothing uploaded: generated faces), so the API takes no files at its defaults too."""
     yield from dt.detect_stream(files_, seed, num, detector, checkpoint, progress=lambda f, d: progress(f, desc=d))
 
 

@@ -46,16 +46,6 @@ class Schedule:
     def alphas_cumprod(self) -> torch.Tensor:
         return torch.cumprod(self.alphas, dim=0)
 
-    @property
-    def alphas_cumprod_prev(self) -> torch.Tensor:
-        """ᾱ_{t-1}, with ᾱ_{-1} = 1."""
-        return torch.cat([torch.ones(1, dtype=torch.float64), self.alphas_cumprod[:-1]])
-
-    @property
-    def posterior_variance(self) -> torch.Tensor:
-        """β̃_t = β_t (1 - ᾱ_{t-1}) / (1 - ᾱ_t) (DDPM eq. 7); zero at t = 0."""
-        return self.betas * (1.0 - self.alphas_cumprod_prev) / (1.0 - self.alphas_cumprod)
-
     def alpha_bar(self, t: int) -> float:
         """ᾱ at training index t as a Python float; t = -1 means the clean image (ᾱ = 1)."""
         if t == -1:

@@ -3,7 +3,7 @@ time embedding added per block, self-attention at chosen resolutions.
 
 Sized for CPUs: the default config is the one the shipped checkpoint uses. The network returns a
 tensor shaped like its input; whether that is eps or v is the checkpoint's `prediction` field and
-is handled by `diffusion.models.as_eps_model`, not here.
+is handled by `diffusion.samplers.eps_model`, not here.
 
 Batch invariance: an image's output must not depend on what else is in the batch, so that the
 image of a seed is bit-identical alone or in a batch. Matrix products whose shape depends on the

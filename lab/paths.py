@@ -40,6 +40,12 @@ FACE_ENCODER = _env("ANIME_LAB_FACE_ENCODER", os.path.join(CHECKPOINTS, "face-en
 CACHE = _env("ANIME_LAB_CACHE", os.path.join("~", ".cache", "anime-face-lab"))
 YOLO_CONFIG = os.path.join(CACHE, "yolo")
 DEFAULT_DIFFUSION = "anime-64"
+# inside a checkpoint folder: its measured report (bench/checkpoint_report.py, bench/quality.py) and its
+# evaluate.py report --sweep (the quality-vs-steps plot Compare shows)
+REPORT = "report"
+EVAL = "eval"
+TWO_SAMPLE = os.path.join(REPORT, "two_sample.json")
+QUALITY_VS_STEPS = os.path.join(EVAL, "quality_vs_steps.png")
 DEFAULT_STYLEGAN = "stylegan-64"
 
 

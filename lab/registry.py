@@ -1,7 +1,7 @@
-"""The checkpoints and detectors the app and CLIs use, each loaded once and shared.
+"""The checkpoints the app and CLIs use, each loaded once and shared.
 
 One `Registry` (module-level `REGISTRY`) lists the checkpoint folders under `paths.CHECKPOINTS`, loads a
-model on first use and keeps it, and does the same for detectors. A lock makes two visitors asking for
+model on first use and keeps it (the detectors and FFD's encoder: evaluation.measures). A lock makes two visitors asking for
 the same model at once load it once. Model code never imports gradio; the UI imports this.
 """
 from __future__ import annotations
@@ -20,8 +20,6 @@ class Registry:
     def __init__(self, folder: str = paths.CHECKPOINTS, default: str = paths.DEFAULT_DIFFUSION) -> None:
         self.folder, self.default = folder, default
         self._models: dict[str, LoadedModel | LoadedGAN] = {}
-        self._detectors: dict[str, object] = {}
-        self._face_features = None
         self._lock = threading.Lock()
 
     def kind_of(self, name: str) -> str | None:
@@ -67,50 +65,17 @@ class Registry:
         """The checkpoint's measured two-sample score and, where measured, its FFD (report/two_sample.json,
         written by bench/quality.py): {"mean": score, "ffd": distance or None, …}."""
         try:
-            with open(os.path.join(self.folder, name, "report", "two_sample.json")) as f:
+            with open(os.path.join(self.folder, name, paths.TWO_SAMPLE)) as f:
                 report = json.load(f)
             return {**report["two_sample"], "ffd": (report.get("ffd") or {}).get("mean")}
         except (OSError, ValueError, KeyError, TypeError, AttributeError):
             return None
-
-    def face_features(self):
-        """FFD's encoder and the held-out faces' statistics (evaluation.face_features), loaded once; a missing
-        encoder is a ValueError sentence."""
-        from evaluation.face_features import load_face_features
-
-        with self._lock:
-            if self._face_features is None:
-                self._face_features = load_face_features(paths.FACE_ENCODER)
-            return self._face_features
 
     def first(self, kind: str) -> str:
         names = self.names(kind)
         if not names:
             raise ValueError(f"no {kind} checkpoint under {self.folder}")
         return names[0]
-
-    def detector(self, kind: str = "auto"):
-        """The anime-face detector by kind (see evaluation.detect.DETECTORS), loaded once; a missing file is a
-        ValueError naming the file and where it goes."""
-        from evaluation import detect
-
-        if kind not in detect.DETECTORS:
-            raise ValueError(f"detector must be one of {', '.join(detect.DETECTORS)}, got {kind!r}")
-        with self._lock:
-            if kind not in self._detectors:
-                try:
-                    self._detectors[kind] = detect.make_detector(kind)
-                except FileNotFoundError as e:
-                    raise ValueError(str(e)) from None
-            return self._detectors[kind]
-
-    def available_detectors(self) -> list[str]:
-        """Detector kinds whose files are present here ("auto" first when any is)."""
-        from evaluation import detect
-
-        present = [k for k, p in (("yolov8x6", detect.DEFAULT_YOLO), ("ours", detect.DEFAULT_OWN),
-                                  ("lbpcascade", detect.DEFAULT_CASCADE)) if os.path.exists(p)]
-        return (["auto"] if present else []) + present
 
 
 REGISTRY = Registry()

@@ -19,12 +19,14 @@ import subprocess
 import sys
 import tempfile
 
+from lab import paths
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TOP_FILES = ("app.py", "requirements.txt", "packages.txt", "README.md", "LICENSE")
 PACKAGES = ("diffusion", "gan", "evaluation", "lab", "demo")
 # the app reads a checkpoint's two-sample score (its picker) and quality-vs-steps plot (Compare) from these
-CHECKPOINT_FILES = ("config.json", "model.safetensors", "detector.json", "heldout_stats.safetensors", "report/report.json",
-                    "report/two_sample.json", "eval/quality_vs_steps.png")
+CHECKPOINT_FILES = ("config.json", "model.safetensors", "detector.json", "heldout_stats.safetensors",
+                    os.path.join(paths.REPORT, "report.json"), paths.TWO_SAMPLE, paths.QUALITY_VS_STEPS)
 CHECKPOINT_TOP = ("lbpcascade_animeface.xml",)
 
 
@@ -68,20 +70,20 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     if not re.fullmatch(r"[\w.-]+/[\w.-]+", args.repo):
         p.error(f"--repo must look like USER/NAME, got {args.repo!r}")
-    paths = space_files()
+    files = space_files()
     total = 0
-    for path in paths:
+    for path in files:
         size = os.path.getsize(os.path.join(ROOT, path))
         total += size
         print(f"{human(size):>10}  {path}")
-    print(f"{len(paths)} files, {human(total)} → https://huggingface.co/spaces/{args.repo}")
+    print(f"{len(files)} files, {human(total)} → https://huggingface.co/spaces/{args.repo}")
     if args.dry_run:
         return 0
     from huggingface_hub import HfApi
 
     api = HfApi()
     with tempfile.TemporaryDirectory(prefix="space-") as stage:
-        for path in paths:
+        for path in files:
             os.makedirs(os.path.dirname(os.path.join(stage, path)) or stage, exist_ok=True)
             shutil.copy2(os.path.join(ROOT, path), os.path.join(stage, path))
         api.create_repo(args.repo, repo_type="space", space_sdk="gradio", private=args.private, exist_ok=True)

@@ -17,9 +17,8 @@ import os
 import shutil
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from lab.checkpoint import CONFIG_NAME, WEIGHTS_NAME, atomic_save_tensors, atomic_write_bytes  # noqa: E402
-from training.plumbing import STATE_DIR, STATE_FILE, plot_losses, prefixed, read_state_file  # noqa: E402
+from lab.checkpoint import CONFIG_NAME, WEIGHTS_NAME, atomic_save_tensors, atomic_write_bytes
+from training.plumbing import STATE_DIR, STATE_FILE, plot_losses, prefixed, read_state_file
 
 
 def read_state(path: str) -> tuple[dict, dict]:

@@ -1,6 +1,2 @@
-import os
-import sys
-
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, ROOT)
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+"""The project is installed (pip install -r requirements-dev.txt installs it editable); pytest puts this folder on
+the path for helpers.py, as it does for any test folder without __init__.py."""

@@ -73,10 +73,10 @@ def tiny_run(root, steps: int) -> tuple[str, str, str]:
     return data, run, kept
 
 
-def bench_script(name: str):
-    """bench/NAME.py loaded as a module (bench/ is a folder of scripts, not a package)."""
+def bench_script(name: str, folder: str = "bench"):
+    """bench/NAME.py (or scripts/NAME.py) loaded as a module: those folders hold scripts, not packages."""
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    spec = importlib.util.spec_from_file_location(name, os.path.join(root, "bench", f"{name}.py"))
+    spec = importlib.util.spec_from_file_location(name, os.path.join(root, folder, f"{name}.py"))
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module

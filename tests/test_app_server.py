@@ -95,6 +95,16 @@ def test_every_api_name_through_gradio_client(client, tmp_path):
         assert len(gallery) == 2 and "StyleGAN" in info
 
 
+def test_every_endpoint_answers_at_its_defaults(client):
+    """client.predict(api_name=...) with no arguments works as the UI's default values do."""
+    api = client.view_api(print_info=False, return_format="dict")
+    required = {name: [p["parameter_name"] for p in ep["parameters"] if not p["parameter_has_default"]]
+                for name, ep in api["named_endpoints"].items()}
+    assert {"/generate", "/detect", "/batch"} <= set(required) and not any(required.values()), required
+    shown, afd = client.predict(api_name="/detect")  # nothing uploaded: 16 generated faces
+    assert len(shown) == 16 and "AFD rate" in afd
+
+
 def test_bad_inputs_are_errors_and_the_app_keeps_serving(client, tmp_path):
     from gradio_client import handle_file
     from gradio_client.exceptions import AppError

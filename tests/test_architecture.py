@@ -41,6 +41,37 @@ def _imports(path: str) -> set[str]:
     return names
 
 
+# The layers, bottom to top; a package imports only those listed for it (README, "Architecture"): the core
+# (diffusion, gan) stands alone, lab loads and samples, training and evaluation build on lab, demo on both.
+LAYERS = {"diffusion": set(), "gan": {"diffusion"}, "lab": {"diffusion", "gan"},
+          "training": {"lab", "diffusion", "gan"}, "evaluation": {"lab", "diffusion", "gan"},
+          "demo": {"lab", "evaluation"}}
+
+
+def test_arrows_run_one_way():
+    wrong = []
+    for package, allowed in LAYERS.items():
+        for name in sorted(os.listdir(os.path.join(ROOT, package))):
+            if name.endswith(".py"):
+                for module in _imports(os.path.join(ROOT, package, name)):
+                    top = module.split(".")[0]
+                    if top in LAYERS and top != package and top not in allowed:
+                        wrong.append(f"{package}/{name} imports {module}")
+    assert not wrong, wrong
+
+
+def test_no_sys_path_edits():
+    edits = []
+    for folder in ("bench", "scripts", "tests", "diffusion", "gan", "lab", "evaluation", "training", "demo", "."):
+        for name in os.listdir(os.path.join(ROOT, folder)):
+            if name.endswith(".py"):
+                with open(os.path.join(ROOT, folder, name)) as f:
+                    source = f.read()
+                if "sys.path" + ".insert" in source or "sys.path" + ".append" in source:
+                    edits.append(f"{folder}/{name}")
+    assert not edits, edits
+
+
 def test_tabs_sample_through_the_pipeline_only():
     """No tab makes noise, samplers or GAN latents itself, and none imports the core or the GAN directly."""
     for name in sorted(os.listdir(os.path.join(ROOT, "demo"))):

@@ -70,3 +70,20 @@ def test_a_stopped_run_can_still_be_scrubbed():
     for path in kept:
         with Image.open(path) as im:
             assert im.size[1] == 24 + 2 * 192 + 6
+
+
+@pytest.mark.parametrize("language", ["en", "zh-TW"])
+def test_text_drawn_on_images_uses_glyphs_its_font_has(language):
+    """The Denoising caption drew "t = 49 ⊠ clean image": PIL's default font has no arrow."""
+    from PIL import ImageFont
+
+    from demo.common import cjk_font, drawn, font, missing_glyphs
+    from demo.messages import speaking
+
+    assert missing_glyphs("t = 49 → clean image", ImageFont.load_default(14)) == "→"  # the check can fail
+    with speaking(language):
+        if language != "en" and not cjk_font():
+            pytest.skip("no CJK font here (packages.txt installs one)")
+        for text in (drawn("step 3/20, t = 949 → clean image", "第 3/20 步，t = 949 → 乾淨的圖"),
+                     drawn("x_T: pure noise (t = 999)", "x_T：純雜訊（t = 999）"), "face 0.93"):
+            assert missing_glyphs(text, font(14)) == "", text

@@ -109,7 +109,7 @@ def test_grade_my_submission_scores_an_uploaded_zip_with_ffd(tmp_path, monkeypat
 
     from evaluation.face_features import EncoderConfig, FaceEncoder, features, load_face_features, save_encoder, \
         save_statistics
-    from lab.registry import REGISTRY
+    from evaluation.measures import MEASURES
 
     rng = np.random.default_rng(0)
     real = rng.integers(0, 256, (30, 64, 64, 3), dtype=np.uint8)
@@ -118,7 +118,7 @@ def test_grade_my_submission_scores_an_uploaded_zip_with_ffd(tmp_path, monkeypat
     save_encoder(str(tmp_path / "enc"), encoder, {"references": {"real faces": 0.5, "anime-64": 2.0}})
     save_statistics(str(tmp_path / "enc"), features(real, encoder))
     model = load_face_features(str(tmp_path / "enc"))
-    monkeypatch.setattr(REGISTRY, "face_features", lambda: model)
+    monkeypatch.setattr(MEASURES, "face_features", lambda: model)
     with zipfile.ZipFile(tmp_path / "hw6.zip", "w") as zf:
         for i, img in enumerate(real[:12]):
             path = tmp_path / f"{i + 1}.jpg"
@@ -131,6 +131,6 @@ def test_grade_my_submission_scores_an_uploaded_zip_with_ffd(tmp_path, monkeypat
     def absent():
         raise ValueError("The face encoder at /x lacks model.safetensors: train it with bench/train_encoder.py.")
 
-    monkeypatch.setattr(REGISTRY, "face_features", absent)
+    monkeypatch.setattr(MEASURES, "face_features", absent)
     _, info = dt.detect([str(tmp_path / "hw6.zip")], detector=LBP)
     assert "FFD: n/a — The face encoder at /x lacks model.safetensors" in info

@@ -1,12 +1,12 @@
 """scripts/publish_space.py uploads only what the Space needs, through HfApi.upload_folder."""
 import os
-import sys
 
 import pytest
 
+from helpers import bench_script
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, os.path.join(ROOT, "scripts"))
-import publish_space  # noqa: E402
+publish_space = bench_script("publish_space", "scripts")
 
 
 def test_dry_run_lists_what_the_space_needs_and_nothing_else(capsys):

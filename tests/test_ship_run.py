@@ -13,8 +13,7 @@ from helpers import TINY_GAN_FLAGS, bench_script, tiny_run, write_faces
 from train import parse_args, train
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, os.path.join(ROOT, "scripts"))
-import ship_run  # noqa: E402
+ship_run = bench_script("ship_run", "scripts")
 
 def test_ship_writes_the_states_ema_and_history_up_to_its_step(tmp_path):
     from lab.checkpoint import load_checkpoint
