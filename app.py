@@ -96,7 +96,7 @@ def build(cache_ttl: float = 600) -> gr.Blocks:
     first_images: list = []
     if checkpoints:
         default = REGISTRY.model(checkpoints[0])  # loaded now, not on the first visitor's click
-        if default.kind == "diffusion":
+        if default.has_steps:  # the expected times are per network evaluation of a model with steps
             limits.calibrate(default)
         first_images = gen.generate(0, 8, "DPM-Solver++", 10, 0.0, checkpoints[0])[0]  # faces on first load
     ex = limits.expected

@@ -36,11 +36,10 @@ from diffusion.samplers import ddim, eps_model, sample
 from diffusion.schedules import Schedule, timestep_pairs
 from diffusion.unet import UNet, count_parameters
 from lab.checkpoint import LoadedModel, load_checkpoint, save_checkpoint
-from lab.data import augment, load_images
-from training.loop import DataWalk, run
-from training.plumbing import (DEFAULT_DATA, MOMENTS_DTYPES, config_parser, flatten_optimizer, plot_losses,
-                               prefixed, read_training_state, restore_rng, resumed_config, save_grid,
-                               unflatten_optimizer, write_training_state)
+from lab.data import augment
+from training.loop import run
+from training.plumbing import DEFAULT_DATA, MOMENTS_DTYPES, config_parser, plot_losses, save_grid
+from training.setup import start_run
 
 METHODS = ("progressive", "ect")
 
@@ -85,6 +84,17 @@ class DistillConfig:
 
     def eta(self) -> float:
         return 0.0 if self.method == "progressive" else 1.0
+
+    @property
+    def image_size(self) -> int:
+        """The teacher's: the student is its UNet."""
+        import json
+
+        try:
+            with open(os.path.join(self.teacher, "config.json")) as f:
+                return int(json.load(f)["unet"]["image_size"])
+        except (OSError, ValueError, KeyError, TypeError):
+            raise SystemExit(f"--teacher {self.teacher}: not a diffusion checkpoint (config.json with a UNet)") from None
 
 
 def parse_args(argv: list[str] | None = None) -> DistillConfig:
@@ -170,7 +180,7 @@ def distill(cfg: DistillConfig) -> int:
 
 def _load_teacher(path: str) -> LoadedModel:
     loaded = load_checkpoint(path)
-    if not isinstance(loaded, LoadedModel) or loaded.prediction != "v":
+    if not loaded.has_steps or loaded.prediction != "v":
         raise SystemExit(f"--teacher {path}: distillation needs a diffusion checkpoint predicting v")
     return loaded
 
@@ -180,29 +190,17 @@ def round_dir(cfg: DistillConfig, round_index: int) -> str:
 
 
 def _distill(cfg: DistillConfig) -> int:
-    state, meta = None, None
-    if cfg.resume:
-        state, meta = read_training_state(cfg.out)
-        cfg = resumed_config(cfg, meta)
+    setup = start_run(cfg)
+    cfg = setup.cfg
     base = _load_teacher(cfg.teacher)
     schedule, unet_config = base.schedule, base.net.config
-    images = load_images(cfg.data, unet_config.image_size, limit=cfg.max_images, log=print,
-                         split="train" if cfg.exclude_heldout else "all")
-    torch.manual_seed(cfg.seed)
     model = UNet(unet_config).to(memory_format=torch.channels_last)  # the CPU's faster layout, as in train.py
     teacher = UNet(unet_config).requires_grad_(False).eval().to(memory_format=torch.channels_last)
-    walk = DataWalk.start(images, cfg.seed)
-    step = 0
-    if state is not None:
-        model.load_state_dict(prefixed(state, "model."))
-        step = meta["step"]
-        walk.restore(state, meta["pos"])
-        restore_rng(state, walk.generator, 0, cfg.seed, step)
-    else:
-        model.load_state_dict(base.net.state_dict())
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=0.0)
-    if state is not None:
-        opt.load_state_dict(unflatten_optimizer(state, meta["optimizer"]))
+    step = setup.resume({"model.": model}, {"": (opt, "optimizer")})
+    if setup.state is None:
+        model.load_state_dict(base.net.state_dict())  # every student starts as the teacher
+    images, walk = setup.images, setup.walk
     max_steps = cfg.total_rounds() * cfg.round_steps
     current = {"round": None}
 
@@ -245,12 +243,9 @@ def _distill(cfg: DistillConfig) -> int:
                                        "student_steps": cfg.student_steps(k)}
 
     def save(s: int) -> None:
-        k = min(max(s - 1, 0) // cfg.round_steps, cfg.total_rounds() - 1)
-        opt_tensors, opt_meta = flatten_optimizer(opt, cfg.moments_dtype)
-        write_training_state(cfg.out, {**{f"model.{n}": v for n, v in model.state_dict().items()}, **opt_tensors,
-                                       "rng.torch": torch.get_rng_state(), **walk.tensors()},
-                             {"step": s, "pos": walk.pos, "optimizer": opt_meta, "config": dataclasses.asdict(cfg)})
-        _save_student(cfg, model, unet_config, schedule, base, s, k, cfg.out)
+        setup.save(s, {"model.": model}, {"": (opt, "optimizer")})
+        _save_student(cfg, model, unet_config, schedule, base, s, min(max(s - 1, 0) // cfg.round_steps,
+                                                                      cfg.total_rounds() - 1), cfg.out)
         plot_losses(cfg.out)
 
     def sample_grid(s: int) -> None:

@@ -226,7 +226,7 @@ def report(args: argparse.Namespace) -> dict:
         folder = os.path.join(args.out, "images", name.replace(" ", "_").replace(",", ""))
         images, t0 = [], time.perf_counter()
         with tqdm(total=n, desc=name, unit="img", disable=args.no_progress) as bar:
-            for chunk, imgs in write_images(model, n, folder, sampler, steps, eta, 0, args.batch_size):
+            for chunk, imgs in write_images(model, n, folder, model.check(sampler, steps, eta), 0, args.batch_size):
                 images += list(imgs)
                 bar.update(len(chunk))
         seconds = (time.perf_counter() - t0) / n

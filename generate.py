@@ -93,6 +93,7 @@ def main(argv: list[str] | None = None) -> int:
         model = load_checkpoint(args.checkpoint or DEFAULT_CHECKPOINTS[args.model or "diffusion"], procs.device)
         if args.model and model.kind != args.model:
             raise ValueError(f"{args.checkpoint} is a {model.kind} checkpoint, not {args.model}")
+        settings = model.check(args.sampler, args.steps, args.eta, args.psi)  # refused before the folder is touched
         prepare_out(args.out, args.overwrite, delete=procs.rank == 0)  # every process refuses alike
         procs.wait()  # every process writes only after the folder was checked and cleared
         from tqdm.auto import tqdm
@@ -100,8 +101,7 @@ def main(argv: list[str] | None = None) -> int:
         mine = procs.share(list(range(args.seed, args.seed + args.n)))
         bar = tqdm(total=len(mine), unit="img", disable=args.no_progress or procs.rank > 0, desc="generating")
         t0 = time.perf_counter()
-        for chunk, _ in write_images(model, args.n, args.out, args.sampler, args.steps, args.eta, args.seed,
-                                     args.batch_size, args.psi, seeds=mine):
+        for chunk, _ in write_images(model, args.n, args.out, settings, args.seed, args.batch_size, seeds=mine):
             bar.update(len(chunk))
         bar.close()
     except (CheckpointError, ValueError) as e:

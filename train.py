@@ -20,15 +20,15 @@ import torch
 import torch.nn.functional as F
 
 from lab.checkpoint import atomic_save_tensors, save_checkpoint
-from lab.data import AUGMENTATIONS, augment, load_images
+from lab.data import AUGMENTATIONS, augment
 from diffusion.cpu import threads
 from diffusion.noise import seeded_noise
 from diffusion.samplers import dpm_solver, eps_model, sample
 from diffusion.schedules import make_schedule
-from training.loop import DataWalk, run
-from training.plumbing import (DEFAULT_DATA, MOMENTS_DTYPES, config_parser, ema_decay_at, flatten_optimizer,
-                               lr_at, plot_losses, prefixed, read_training_state, restore_rng, resumed_config,
-                               save_grid, unflatten_optimizer, update_ema, world_size, write_training_state)
+from training.loop import run
+from training.setup import Run, start_run
+from training.plumbing import (DEFAULT_DATA, MOMENTS_DTYPES, config_parser, ema_decay_at, lr_at, plot_losses,
+                               save_grid, update_ema, world_size)
 from diffusion.unet import UNet, UNetConfig, count_parameters
 
 
@@ -107,15 +107,11 @@ def parse_args(argv: list[str] | None = None) -> TrainConfig:
 
 # ----------------------------------------------------------------------------- training state
 
-def save_state(cfg: TrainConfig, model, ema, opt, step: int, walk: DataWalk) -> None:
+def save_state(setup: Run, model, ema, opt, step: int) -> None:
     """The training state (one atomic file, EMA included) first, then the checkpoint the app loads: a crash
     between the two leaves a complete state to resume from and the previous checkpoint."""
-    opt_tensors, opt_meta = flatten_optimizer(opt, cfg.moments_dtype)
-    tensors = {**{f"model.{k}": v for k, v in model.state_dict().items()},
-               **{f"ema.{k}": v for k, v in ema.state_dict().items()}, **opt_tensors,
-               "rng.torch": torch.get_rng_state(), **walk.tensors()}
-    write_training_state(cfg.out, tensors, {"step": step, "pos": walk.pos, "optimizer": opt_meta,
-                                           "config": dataclasses.asdict(cfg)})
+    cfg, walk = setup.cfg, setup.walk
+    setup.save(step, {"model.": model, "ema.": ema}, {"": (opt, "optimizer")})
     if cfg.snapshots:  # 10 MB a save for the default UNet: local material for longer EMAs, never committed
         os.makedirs(os.path.join(cfg.out, "snapshots"), exist_ok=True)
         atomic_save_tensors(model.state_dict(), os.path.join(cfg.out, "snapshots", f"step_{step:06d}.safetensors"))
@@ -145,38 +141,15 @@ def train(cfg: TrainConfig) -> int:
 
 
 def _train(cfg: TrainConfig) -> int:
-    from accelerate import Accelerator
-
-    cuda = torch.cuda.is_available()  # without CUDA, cpu=True makes several processes MULTI_CPU (gloo)
-    accelerator = Accelerator(cpu=not cuda, mixed_precision="bf16" if cuda else "no")
-    main_proc = accelerator.is_main_process
-    rank, world = accelerator.process_index, accelerator.num_processes
-
-    state, meta = None, None
-    if cfg.resume:
-        state, meta = read_training_state(cfg.out)
-        cfg = resumed_config(cfg, meta)
-
-    images = load_images(cfg.data, cfg.image_size, limit=cfg.max_images, log=print if main_proc else None,
-                         split="train" if cfg.exclude_heldout else "all")
+    setup = start_run(cfg, mixed_precision=True)
+    cfg, accelerator, main_proc, world = setup.cfg, setup.accelerator, setup.main_proc, setup.world
     schedule = make_schedule(cfg.schedule, cfg.timesteps)
-
-    torch.manual_seed(cfg.seed)  # identical initial weights on every rank
-    model = UNet(cfg.unet_config())
+    model = UNet(cfg.unet_config())  # seeded by start_run: identical initial weights on every rank
     ema = UNet(cfg.unet_config())
-    if rank:  # each rank draws its own t and noise
-        torch.manual_seed(cfg.seed + rank)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-    walk = DataWalk.start(images, cfg.seed, rank, world)
-    step = 0
-    if state is not None:
-        model.load_state_dict(prefixed(state, "model."))
-        ema.load_state_dict(prefixed(state, "ema."))
-        opt.load_state_dict(unflatten_optimizer(state, meta["optimizer"]))
-        walk.restore(state, meta["pos"])
-        step = meta["step"]
-        restore_rng(state, walk.generator, rank, cfg.seed, step)
-    else:
+    step = setup.resume({"model.": model, "ema.": ema}, {"": (opt, "optimizer")})
+    images, walk = setup.images, setup.walk
+    if step == 0 and setup.state is None:
         if cfg.init_from:
             from lab.checkpoint import load_checkpoint
 
@@ -231,7 +204,7 @@ def _train(cfg: TrainConfig) -> int:
         return {"loss": loss.item()}, {"lr": lr, "grad_norm": float(grad_norm), "ema_decay": decay}
 
     return run(cfg, step, walk, train_step,
-               save_fn=lambda s: save_state(cfg, raw, ema, opt, s, walk),
+               save_fn=lambda s: save_state(setup, raw, ema, opt, s),
                sample_fn=lambda s: save_sample_grid(ema, cfg, schedule, s),
                main_proc=main_proc, barrier=accelerator.wait_for_everyone, script="train.py")
 

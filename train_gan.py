@@ -25,14 +25,14 @@ import torch
 
 from diffusion.cpu import threads
 from lab.checkpoint import save_stylegan_checkpoint
-from lab.data import AUGMENTATIONS, augment, load_images
+from lab.data import AUGMENTATIONS, augment
 from gan.diffaugment import check_policy, diff_augment
 from gan.stylegan import (Discriminator, Generator, StyleGANConfig, discriminator_loss, generate,
                                 generator_loss, r1_penalty)
-from training.loop import DataWalk, run
-from training.plumbing import (DEFAULT_DATA, MOMENTS_DTYPES, config_parser, ema_decay_at, flatten_optimizer,
-                               lr_at, plot_losses, prefixed, read_training_state, restore_rng, resumed_config,
-                               save_grid, unflatten_optimizer, update_ema, world_size, write_training_state)
+from training.loop import run
+from training.plumbing import (DEFAULT_DATA, MOMENTS_DTYPES, config_parser, ema_decay_at, lr_at, plot_losses,
+                               save_grid, update_ema, world_size)
+from training.setup import Run, start_run
 
 
 @dataclass
@@ -102,20 +102,15 @@ def parse_args(argv: list[str] | None = None) -> GANConfig:
     return cfg
 
 
-def save_state(cfg: GANConfig, g, d, g_ema, opt_g, opt_d, step: int, walk: DataWalk) -> None:
+def save_state(setup: Run, g, d, g_ema, opt_g, opt_d, step: int) -> None:
     """The training state (one atomic file, G's EMA included) first, then the checkpoint the app loads."""
-    tg, mg = flatten_optimizer(opt_g, cfg.moments_dtype)
-    td, md = flatten_optimizer(opt_d, cfg.moments_dtype)
-    tensors = {**{f"g.{k}": v for k, v in g.state_dict().items()}, **{f"d.{k}": v for k, v in d.state_dict().items()},
-               **{f"ema.{k}": v for k, v in g_ema.state_dict().items()},
-               **{f"g{k}": v for k, v in tg.items()}, **{f"d{k}": v for k, v in td.items()},
-               "rng.torch": torch.get_rng_state(), **walk.tensors()}
-    write_training_state(cfg.out, tensors, {"step": step, "pos": walk.pos, "opt_g": mg, "opt_d": md,
-                                           "config": dataclasses.asdict(cfg)})
+    cfg = setup.cfg
+    setup.save(step, {"g.": g, "d.": d, "ema.": g_ema}, {"g": (opt_g, "opt_g"), "d": (opt_d, "opt_d")})
     save_stylegan_checkpoint(cfg.out, g_ema, cfg.model_config(), extra={
         "weights": "EMA", "steps_trained": step,
         "images_seen": step * cfg.batch_size * world_size(),
-        "training": dataclasses.asdict(cfg), "data": {"path": os.path.abspath(cfg.data), "images": len(walk.images),
+        "training": dataclasses.asdict(cfg), "data": {"path": os.path.abspath(cfg.data),
+                                                      "images": len(setup.walk.images),
                                                       "split": "train" if cfg.exclude_heldout else "all"}})
     plot_losses(cfg.out)
 
@@ -139,39 +134,15 @@ def train(cfg: GANConfig) -> int:
 
 
 def _train(cfg: GANConfig) -> int:
-    from accelerate import Accelerator
-
-    cuda = torch.cuda.is_available()
-    accelerator = Accelerator(cpu=not cuda)
-    main_proc, rank, world = accelerator.is_main_process, accelerator.process_index, accelerator.num_processes
-    state = meta = None
-    if cfg.resume:
-        state, meta = read_training_state(cfg.out)
-        cfg = resumed_config(cfg, meta)
-
-    images = load_images(cfg.data, cfg.image_size, limit=cfg.max_images, log=print if main_proc else None,
-                         split="train" if cfg.exclude_heldout else "all")
-    torch.manual_seed(cfg.seed)  # identical initial weights on every rank
+    setup = start_run(cfg)
+    cfg, accelerator, main_proc, world = setup.cfg, setup.accelerator, setup.main_proc, setup.world
     mc = cfg.model_config()
-    g, d, g_ema = Generator(mc), Discriminator(mc), Generator(mc)
-    if rank:
-        torch.manual_seed(cfg.seed + rank)
+    g, d, g_ema = Generator(mc), Discriminator(mc), Generator(mc)  # seeded: identical on every rank
     opt_g = torch.optim.Adam(g.parameters(), lr=cfg.lr, betas=(0.0, 0.99))
     opt_d = torch.optim.Adam(d.parameters(), lr=cfg.lr, betas=(0.0, 0.99))
-    walk = DataWalk.start(images, cfg.seed, rank, world)
-    step = 0
-    if state is not None:
-        g.load_state_dict(prefixed(state, "g."))
-        d.load_state_dict(prefixed(state, "d."))
-        g_ema.load_state_dict(prefixed(state, "ema."))
-        opt_g.load_state_dict(unflatten_optimizer({k[1:]: v for k, v in state.items() if k.startswith("gopt.")},
-                                                  meta["opt_g"]))
-        opt_d.load_state_dict(unflatten_optimizer({k[1:]: v for k, v in state.items() if k.startswith("dopt.")},
-                                                  meta["opt_d"]))
-        walk.restore(state, meta["pos"])
-        step = meta["step"]
-        restore_rng(state, walk.generator, rank, cfg.seed, step)
-    else:
+    step = setup.resume({"g.": g, "d.": d, "ema.": g_ema}, {"g": (opt_g, "opt_g"), "d": (opt_d, "opt_d")})
+    images, walk = setup.images, setup.walk
+    if setup.state is None:
         g_ema.load_state_dict(g.state_dict())
     g_ema.requires_grad_(False).eval()
     g_ema = g_ema.to(accelerator.device)
@@ -239,7 +210,7 @@ def _train(cfg: GANConfig) -> int:
         return {"loss_g": loss_g.item(), "loss_d": loss_d.item()}, {"r1": last_r1, "lr": lr, "ema_decay": decay}
 
     return run(cfg, step, walk, train_step,
-               save_fn=lambda s: save_state(cfg, raw_g, raw_d, g_ema, opt_g, opt_d, s, walk),
+               save_fn=lambda s: save_state(setup, raw_g, raw_d, g_ema, opt_g, opt_d, s),
                sample_fn=lambda s: save_sample_grid(g_ema, cfg, s),
                main_proc=main_proc, barrier=accelerator.wait_for_everyone, script="train_gan.py")
 

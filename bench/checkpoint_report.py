@@ -106,7 +106,7 @@ def main() -> None:
         a, b = x[rng.integers(0, len(x), 2000)].astype(np.float32), x[rng.integers(0, len(x), 2000)].astype(np.float32)
         return float(np.sqrt(((a - b) ** 2).mean(axis=(1, 2, 3))).mean())
 
-    how = "one StyleGAN pass (psi 1)" if model.kind == "stylegan" else f"{args.sampler} {args.steps} steps"
+    how = "one StyleGAN pass (psi 1)" if not model.has_steps else f"{args.sampler} {args.steps} steps"
     report = {"checkpoint": args.checkpoint, "model": model.kind, "steps_trained": model.config.get("steps_trained"),
               "n": args.n, "sampling": how, "seconds": seconds, "lbpcascade_face_rate": rates,
               "two_sample": {"score": two_sample["score"], "n_per_set": two_sample["n_per_set"],

@@ -22,7 +22,7 @@ import re
 import torch
 from safetensors.torch import load_file
 
-from lab.checkpoint import CONFIG_NAME, WEIGHTS_NAME, atomic_save_tensors, atomic_write_bytes
+from lab.checkpoint import CONFIG_NAME, write_checkpoint
 from training.plumbing import prefixed, read_state_file
 
 
@@ -76,10 +76,8 @@ def main(argv: list[str] | None = None) -> int:
     for decay in (float(d) for d in args.decays.split(",")):
         weights = average(prefixed(state, "ema."), start_step, snaps, decay, prefixed(state, "model."))
         out = f"{args.run.rstrip('/')}-ema{decay}"
-        os.makedirs(out, exist_ok=True)
-        atomic_save_tensors(weights, os.path.join(out, WEIGHTS_NAME))
-        body = {**config, "steps_trained": last, "weights": f"post-hoc EMA {decay} from step {start_step}"}
-        atomic_write_bytes(os.path.join(out, CONFIG_NAME), json.dumps(body, indent=2).encode())
+        write_checkpoint(out, weights, {**config, "steps_trained": last,
+                                        "weights": f"post-hoc EMA {decay} from step {start_step}"})
         print(f"wrote {out} (decay {decay}: the start's weight is {decay ** (last - start_step):.3f})")
     return 0
 

@@ -119,7 +119,7 @@ def main() -> int:
                                                                         args.eta, 64)])
             seconds += time.perf_counter() - t0
             scores.append(c2st_cached(images, held, C2STConfig(seed=s))["score"])
-        setting = "StyleGAN, ψ 1" if model.kind == "stylegan" else setting_name(args.sampler, args.steps, args.eta)
+        setting = "StyleGAN, ψ 1" if not model.has_steps else setting_name(args.sampler, args.steps, args.eta)
         steps = model.config.get("steps_trained")
         rows.append(row(f"{name} ({setting})", scores, {"checkpoint": name, "steps_trained": steps,
                                                          "split": model.config.get("data", {}).get("split", "all")}))
@@ -127,7 +127,7 @@ def main() -> int:
                   "real": "held-out split of " + os.path.basename(paths.FACES),
                   "command": " ".join(["python bench/quality.py"] + sys.argv[1:]),
                   "generation_seconds": seconds / args.seeds}
-        if model.kind == "stylegan" or default_setting:  # the app shows the score at generate.py's defaults
+        if not model.has_steps or default_setting:  # the app shows the score at generate.py's defaults
             path = os.path.join(args.folder, name, paths.TWO_SAMPLE)
             os.makedirs(os.path.dirname(path), exist_ok=True)
             if os.path.isfile(path):  # keep the FFD bench/ffd_calibration.py wrote beside it

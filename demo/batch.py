@@ -16,7 +16,7 @@ import numpy as np
 from PIL import Image
 
 from lab import inputs
-from lab.pipeline import network_evaluations, write_images, write_zip
+from lab.pipeline import write_images, write_zip
 from lab.registry import REGISTRY
 
 from . import files, limits
@@ -35,9 +35,10 @@ def batch_stream(num_images: int = 1000, seed: int = 0, sampler: str = "DPM-Solv
                  ) -> Iterator[tuple]:
     """Yields (zip path, markdown summary, the first few images): UNCHANGED ones while it works, then all three."""
     seeds = inputs.seeds(seed, num_images, MAX_IMAGES)
-    n, seed, name = len(seeds), seeds[0], sampler_name(sampler)
+    n, seed = len(seeds), seeds[0]
     model = REGISTRY.model(checkpoint)
-    nfe = network_evaluations(model, name, steps)
+    settings = model.check(sampler_name(sampler), steps, eta, psi)  # the one validation of this request
+    nfe = model.evaluations(settings)
     limits.LIMITS.check_cost(n, nfe, "this batch")
     detector_ = get_detector(detector) if compute_afd else None  # a missing detector fails before any work
     deadline = limits.LIMITS.deadline()
@@ -49,7 +50,7 @@ def batch_stream(num_images: int = 1000, seed: int = 0, sampler: str = "DPM-Solv
     if progress:
         progress(0.0, tr(f"generating {n} images …", f"正在生成 {n} 張圖 …"))
     try:
-        for chunk, images in write_images(model, n, folder, name, steps, eta, seed, BATCH_SIZE, psi, ticks=True):
+        for chunk, images in write_images(model, n, folder, settings, seed, BATCH_SIZE, ticks=True):
             deadline.check()
             if images is None:  # one network evaluation of this chunk done
                 done += 1
@@ -77,7 +78,7 @@ def batch_stream(num_images: int = 1000, seed: int = 0, sampler: str = "DPM-Solv
     finally:
         if not finished:  # stopped, cancelled or failed: no partial zip stays behind
             shutil.rmtree(out_dir, ignore_errors=True)
-    how = f"StyleGAN ψ {float(psi):g}" if model.kind == "stylegan" else sampler
+    how = model.label(settings)
     summary = tr(f"{n} images (seeds {seed}–{seed + n - 1}, {how}, {checkpoint}) in {seconds:.1f} s "
                  f"({seconds / n:.3f} s per image): `1.jpg` … `{n}.jpg` in the zip.",
                  f"{n} 張圖（種子 {seed}–{seed + n - 1}，{how}，模型 {checkpoint}），共 {seconds:.1f} 秒"

@@ -7,6 +7,8 @@ import os
 from contextlib import contextmanager
 
 from evaluation.measures import MEASURES
+from lab import inputs
+from lab.models import SAMPLER_LABELS
 from lab.registry import REGISTRY
 
 from .messages import chinese, tr
@@ -18,7 +20,7 @@ CJK_FONTS = ("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
              "/usr/share/fonts/opentype/noto/NotoSansCJKtc-Regular.otf")
 TC_FACE = 3  # the Traditional Chinese face in the .ttc collection (JP, KR, SC, TC, HK)
 
-SAMPLER_NAMES = {"DPM-Solver++": "dpm-solver", "DDIM": "ddim", "DDPM": "ddpm"}
+SAMPLER_NAMES = SAMPLER_LABELS  # the UI shows the sampler table's display names
 DETECTOR_CHOICES = {"Best available": "auto", "YOLOv8 yolov8x6_animeface.pt (HW6)": "yolov8x6",
                     "Our YOLOv8n (not the HW6 detector)": "ours", "lbpcascade (OpenCV)": "lbpcascade"}
 DEFAULT_CHECKPOINT = REGISTRY.default
@@ -26,16 +28,12 @@ DEFAULT_CHECKPOINT = REGISTRY.default
 
 def sampler_name(label: str) -> str:
     """The pipeline's name for a UI sampler label."""
-    if label not in SAMPLER_NAMES:
-        raise ValueError(f"sampler must be one of {', '.join(SAMPLER_NAMES)}, got {label!r}")
-    return SAMPLER_NAMES[label]
+    return SAMPLER_NAMES[inputs.one_of(label, "sampler", SAMPLER_NAMES)]
 
 
 def get_detector(choice: str = "Best available"):
     """The detector for a UI choice, from the registry (loaded once)."""
-    if choice not in DETECTOR_CHOICES:
-        raise ValueError(f"detector must be one of {', '.join(DETECTOR_CHOICES)}, got {choice!r}")
-    return MEASURES.detector(DETECTOR_CHOICES[choice])
+    return MEASURES.detector(DETECTOR_CHOICES[inputs.one_of(choice, "detector", DETECTOR_CHOICES)])
 
 
 def describe(detector) -> str:

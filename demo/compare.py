@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 import numpy as np
 
 from lab import inputs, paths
+from lab.refusal import Refusal
 from lab.pipeline import stream, to_uint8
 from lab.registry import REGISTRY
 
@@ -60,9 +61,10 @@ def compare_stream(seed: int, steps: str = "10,20,50,100", etas: str = "0,0.5,1"
     cells = [("ddim", s, e) for e in eta_list for s in step_list] + ([("ddpm", None, 1.0)] if include_ddpm else [])
     total_nfe = sum(T if s is None else s for _, s, _ in cells)
     if total_nfe > limits.LIMITS.max_compare_evaluations:
-        raise ValueError(f"this comparison needs {total_nfe:,} network evaluations (the steps of all cells"
-                         f"{', DDPM 1000 included' if include_ddpm else ''}); the limit here is "
-                         f"{limits.LIMITS.max_compare_evaluations:,}: ask for fewer or smaller step counts")
+        most = f"{limits.LIMITS.max_compare_evaluations:,}"
+        raise Refusal("compare_limit", f"this comparison needs {total_nfe:,} network evaluations (the steps of all "
+                      f"cells{', DDPM 1000 included' if include_ddpm else ''}); the limit here is {most}: ask for "
+                      f"fewer or smaller step counts", total=f"{total_nfe:,}", most=most)
     deadline = limits.LIMITS.deadline()
     done, images, seconds = 0, {}, {}
     for name, steps_, eta in cells:

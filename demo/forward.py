@@ -54,7 +54,8 @@ def source_face(source: str, seed: int, upload, checkpoint: str) -> tuple[np.nda
         with Image.open(os.path.join(paths.FACES, name)) as im:
             face = np.asarray(im.convert("RGB").resize((64, 64), Image.Resampling.BICUBIC))
         return face, tr(f"training face {name}", f"訓練人臉 {name}")
-    raise ValueError(f"source must be one of {', '.join(SOURCES)}, got {source!r}")
+    inputs.one_of(source, "source", SOURCES)  # raises: none of the sources above
+    raise AssertionError(f"unhandled source {source!r}")
 
 
 def curves_plot(T: int, steps: int, spacing: str, path: str) -> str:
@@ -104,8 +105,7 @@ def forward(source: str = SOURCES[0], seed: int = 0, upload=None, timesteps: str
     seed = inputs.seed(seed)
     T = inputs.whole(T, "T", 50, 1000)
     ts = parse_timesteps(timesteps, T)
-    if spacing not in SPACINGS:
-        raise ValueError(f"spacing must be one of {', '.join(SPACINGS)}, got {spacing!r}")
+    inputs.one_of(spacing, "spacing", SPACINGS)
     steps = inputs.steps(steps, T)
     face, origin = source_face(source, seed, upload, checkpoint)
     grid = forward_grid(face, ts, T, seed)

@@ -7,7 +7,7 @@ import time
 import numpy as np
 
 from lab import inputs
-from lab.pipeline import generate_batches, network_evaluations
+from lab.pipeline import batches
 from lab.registry import REGISTRY
 
 from . import limits
@@ -25,19 +25,13 @@ def generate(seed: int, num_images: int, sampler: str = "DPM-Solver++", steps: i
     if randomize:
         seed = random.randint(0, inputs.MAX_SEED - count + 1)
     seeds = inputs.seeds(seed, count, MAX_IMAGES)
-    name = sampler_name(sampler)
     model = REGISTRY.model(checkpoint)
-    limits.LIMITS.check_cost(count, network_evaluations(model, name, steps), "this request")
+    settings = model.check(sampler_name(sampler), steps, eta, psi)  # the one validation of this request
+    limits.LIMITS.check_cost(count, model.evaluations(settings), "this request")
     t0 = time.perf_counter()
-    images = [img for _, imgs in generate_batches(model, seeds, name, steps, eta, MAX_IMAGES, psi) for img in imgs]
+    images = [img for _, imgs in batches(model, seeds, settings, MAX_IMAGES) for img in imgs]
     seconds = time.perf_counter() - t0
-    nfe = network_evaluations(model, name, steps)
-    eta_ = tr(f", eta {float(eta):g}", f"，eta {float(eta):g}") if name == "ddim" else ""
-    if model.kind == "stylegan":
-        how = tr(f"StyleGAN, one generator pass, truncation ψ {float(psi):g}",
-                 f"StyleGAN，生成器運算一次，截斷 ψ {float(psi):g}")
-    else:
-        how = tr(f"{sampler} {nfe} network evaluations{eta_}", f"{sampler} {nfe} 次網路運算{eta_}")
+    how = tr(*model.how(settings))
     info = tr(f"{count} image(s), seeds {seeds[0]}–{seeds[-1]}, {how}: {seconds:.2f} s "
               f"({seconds / count:.2f} s per image) on {checkpoint}",
               f"{count} 張圖，種子 {seeds[0]}–{seeds[-1]}，{how}：{seconds:.2f} 秒"

@@ -13,6 +13,8 @@ import os
 import time
 from dataclasses import dataclass
 
+from lab.refusal import Refusal
+
 
 @dataclass(frozen=True)
 class Limits:
@@ -35,12 +37,15 @@ class Limits:
     def check_cost(self, images: int, evaluations: int, what: str) -> None:
         """Refuse a job of images × evaluations above the cap, before it starts."""
         if evaluations >= 1000 and images > self.max_ddpm_images:
-            raise ValueError(f"DDPM (1000 steps per image) is limited to {self.max_ddpm_images} images per run here; "
-                             f"{what} asked for {images}: use DDIM or DPM-Solver++, or fewer images")
+            raise Refusal("ddpm_limit", f"DDPM (1000 steps per image) is limited to {self.max_ddpm_images} images per "
+                          f"run here; {what} asked for {images}: use DDIM or DPM-Solver++, or fewer images",
+                          most=self.max_ddpm_images, n=images)
         if images * evaluations > self.max_image_evaluations:
-            raise ValueError(f"{what} asks for {images} images × {evaluations} network evaluations = "
-                             f"{images * evaluations:,}, above this machine's limit of "
-                             f"{self.max_image_evaluations:,} per run: ask for fewer images or steps")
+            raise Refusal("cost_limit", f"{what} asks for {images} images × {evaluations} network evaluations = "
+                          f"{images * evaluations:,}, above this machine's limit of "
+                          f"{self.max_image_evaluations:,} per run: ask for fewer images or steps", images=images,
+                          evaluations=evaluations, total=f"{images * evaluations:,}",
+                          most=f"{self.max_image_evaluations:,}")
 
     def deadline(self) -> Deadline:
         return Deadline(self.job_seconds)
@@ -54,8 +59,8 @@ class Deadline:
 
     def check(self) -> None:
         if time.monotonic() - self.start > self.seconds:
-            raise ValueError(f"stopped after {self.seconds:.0f} s, the time limit per job on this shared machine: "
-                             f"ask for fewer images or steps")
+            raise Refusal("time_limit", f"stopped after {self.seconds:.0f} s, the time limit per job on this shared "
+                          f"machine: ask for fewer images or steps", seconds=f"{self.seconds:.0f}")
 
 
 def public_from_env() -> bool:

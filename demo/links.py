@@ -8,6 +8,7 @@ from urllib.parse import urlencode
 import gradio as gr
 
 from lab import inputs
+from lab.refusal import Refusal
 from lab.registry import REGISTRY
 
 from . import common
@@ -49,14 +50,12 @@ def _value(kind: tuple, raw: str, name: str):
             return True
         if raw.lower() in ("0", "false", "no", "off"):
             return False
-        raise ValueError(f"{name} must be true or false, got {raw!r}")
+        raise Refusal("bool", f"{name} must be true or false, got {raw!r}", name=name, value=repr(raw))
     if kind[0] == "choice":
         match = [c for c in kind[1] if c.lower() == raw.lower()]
-        if not match:
-            raise ValueError(f"{name} must be one of {', '.join(kind[1])}, got {raw!r}")
-        return match[0]
+        return match[0] if match else inputs.one_of(raw, name, kind[1])
     if len(raw) > 200:
-        raise ValueError(f"{name} is too long")
+        raise Refusal("too_long", f"{name} is too long", name=name)
     return raw
 
 
@@ -82,7 +81,7 @@ def parse(query: dict[str, str]) -> tuple[str | None, dict[str, object], list[st
         try:
             values[name] = _value(VIEWS[tab][name], str(raw), name)
         except ValueError as e:
-            notices.append(tr(f"The link's {e}; the default is used instead.", f"連結中的 {localized(str(e))}；改用預設值。"))
+            notices.append(tr(f"The link's {e}; the default is used instead.", f"連結中的 {localized(e)}；改用預設值。"))
     return tab, values, notices
 
 

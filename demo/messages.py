@@ -1,8 +1,8 @@
 """The visitor-facing messages in Traditional Chinese, for browsers that ask for Chinese (Accept-Language).
 
-Handlers raise their ValueErrors in English (the CLIs and tests read those); `translate` rewrites the ones a
-visitor meets, by pattern, keeping the numbers and names they carry. A message no pattern knows stays in
-English rather than being lost.
+Refusals carry their translation from where they are raised: a `lab.refusal.Refusal` has a key and parameters,
+and `ZH` below holds each key's Traditional Chinese sentence, written with the same numbers and names. A
+ValueError without a key (the core's, a library's) reaches the visitor as it is, in English, rather than lost.
 
 What a handler writes for the visitor (summaries, statuses, captions, progress) it writes in both languages
 with `tr(english, chinese)`: the handler wrapper sets the visitor's language around every step of the
@@ -10,7 +10,6 @@ handler (`speaking`), so plain calls (the CLIs, the tests) get English.
 """
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -20,39 +19,35 @@ NAMES = {"seed": "種子", "seed A": "種子 A", "seed B": "種子 B", "steps": 
          "each timestep": "每個時間步", "sampler": "取樣器", "detector": "偵測器", "spacing": "間隔方式",
          "source": "人臉來源"}
 
-PATTERNS: list[tuple[str, str]] = [
-    (r"^(?P<n>.+?) must be a whole number from (?P<lo>\S+) to (?P<hi>\S+), got (?P<v>.+)$",
-     "{n}必須是 {lo} 到 {hi} 之間的整數，收到的是 {v}"),
-    (r"^(?P<n>.+?) must be a number from (?P<lo>\S+) to (?P<hi>\S+), got (?P<v>.+)$",
-     "{n}必須是 {lo} 到 {hi} 之間的數字，收到的是 {v}"),
-    (r"^(?P<n>.+?) must be one of (?P<c>.+), got (?P<v>.+)$", "{n}必須是下列之一：{c}；收到的是 {v}"),
-    (r"^unknown checkpoint (?P<v>.+); available: (?P<c>.+)$", "沒有名為 {v} 的模型檢查點；可用的有：{c}"),
-    (r"^(?P<v>.+) is a StyleGAN: it makes an image in one pass, with no steps for (?P<w>.+); choose a diffusion "
-     r"checkpoint$", "{v} 是 StyleGAN：它一次就產生圖片，沒有可供{w}的步驟；請選擇擴散模型的檢查點"),
-    (r"^DDPM \(1000 steps per image\) is limited to (?P<k>\d+) images per run here; (?P<w>.+) asked for (?P<n>\d+): "
-     r"use DDIM or DPM-Solver\+\+, or fewer images$",
-     "在這台機器上，DDPM（每張圖 1000 步）每次最多 {k} 張；這次要求了 {n} 張：請改用 DDIM 或 DPM-Solver++，或減少圖片數"),
-    (r"^(?P<w>.+) asks for (?P<i>\d+) images × (?P<e>\d+) network evaluations = (?P<t>[\d,]+), above this machine's "
-     r"limit of (?P<l>[\d,]+) per run: ask for fewer images or steps$",
-     "這次要求 {i} 張圖 × {e} 次網路運算 = {t}，超過這台機器每次 {l} 的上限：請減少圖片數或步數"),
-    (r"^stopped after (?P<s>\d+) s, the time limit per job on this shared machine: ask for fewer images or steps$",
-     "已在 {s} 秒後停止，這是這台共用機器每個工作的時間上限：請減少圖片數或步數"),
-    (r"^this comparison needs (?P<t>[\d,]+) network evaluations .*; the limit here is (?P<l>[\d,]+): ask for fewer or "
-     r"smaller step counts$", "這次比較需要 {t} 次網路運算，這裡的上限是 {l}：請減少步數設定的數量或大小"),
-    (r"^(?P<f>.+) is not a readable image: upload .+$", "{f} 不是可讀取的圖片：請上傳 .jpg/.png/.webp/.bmp 圖片或其 .zip"),
-    (r"^(?P<f>.+) is (?P<w>\d+)x(?P<h>\d+) pixels; images may have at most (?P<m>\d+) megapixels$",
-     "{f} 有 {w}x{h} 像素；圖片最多 {m} 百萬像素"),
-    (r"^(?P<f>.+) is over (?P<o>\d+) megapixels; images may have at most (?P<m>\d+) megapixels$",
-     "{f} 超過 {o} 百萬像素；圖片最多 {m} 百萬像素"),
-    (r"^(?P<f>.+) is encrypted: upload a zip without a password$", "{f} 有加密：請上傳沒有密碼的 zip"),
-    (r"^(?P<f>.+) cannot be read from its zip \(.*\): the zip is damaged$", "無法從 zip 讀出 {f}：這個 zip 已損毀"),
-    (r"^(?P<f>.+) holds no .jpg/.png/.webp images$", "{f} 裡沒有 .jpg/.png/.webp 圖片"),
-    (r"^(?P<f>.+) is (?P<s>\d+ MB); an upload may be at most (?P<m>\d+ MB)$", "{f} 有 {s}；每個上傳檔最多 {m}"),
-    (r"^at most (?P<m>\d+) images per run; these uploads hold more$", "每次最多 {m} 張圖片；這些上傳檔超過了"),
-    (r"^Something went wrong on the server \((?P<e>\w+)\).*$",
-     "伺服器發生錯誤（{e}）；沒有任何改變，服務仍在運作：請再試一次，或換個設定。"),
-]
-_COMPILED = [(re.compile(p), t) for p, t in PATTERNS]
+# a Refusal's key → its sentence in Traditional Chinese, from the Refusal's parameters
+ZH: dict[str, str] = {
+    "whole": "{name}必須是 {low} 到 {high} 之間的整數，收到的是 {value}",
+    "real": "{name}必須是 {low} 到 {high} 之間的數字，收到的是 {value}",
+    "one_of": "{name}必須是下列之一：{choices}；收到的是 {value}",
+    "bool": "{name}必須是 true 或 false，收到的是 {value}",
+    "too_long": "{name}太長了",
+    "unknown_checkpoint": "沒有名為 {value} 的模型檢查點；可用的有：{choices}",
+    "no_steps": "{model} 是 StyleGAN：它一次就產生圖片，沒有可供{what}的步驟；請選擇擴散模型的檢查點",
+    "student": "這個蒸餾學生模型只接受 {takes}，不接受 {asked}",
+    "ddpm_limit": "在這台機器上，DDPM（每張圖 1000 步）每次最多 {most} 張；這次要求了 {n} 張：請改用 DDIM 或 DPM-Solver++，"
+                  "或減少圖片數",
+    "cost_limit": "這次要求 {images} 張圖 × {evaluations} 次網路運算 = {total}，超過這台機器每次 {most} 的上限：請減少圖片數或步數",
+    "time_limit": "已在 {seconds} 秒後停止，這是這台共用機器每個工作的時間上限：請減少圖片數或步數",
+    "compare_limit": "這次比較需要 {total} 次網路運算，這裡的上限是 {most}：請減少步數設定的數量或大小",
+    "unreadable": "{file} 不是可讀取的圖片：請上傳 .jpg/.png/.webp/.bmp 圖片或其 .zip",
+    "wrong_format": "{file} 是 {format} 檔：請上傳 .jpg/.png/.webp/.bmp 圖片或其 .zip",
+    "pixels": "{file} 有 {w}x{h} 像素；圖片最多 {most} 百萬像素",
+    "bomb": "{file} 超過 {over} 百萬像素；圖片最多 {most} 百萬像素",
+    "zip_entries": "{file} 有 {n} 個項目；一個 zip 最多 {most} 個",
+    "no_images": "{file} 裡沒有 .jpg/.png/.webp 圖片",
+    "encrypted": "{file} 有加密：請上傳沒有密碼的 zip",
+    "unpacks": "{file} 解壓後有 {size} 的圖片；一個 zip 解壓後最多 {most}",
+    "file_size": "{file} 有 {size}；每個上傳檔最多 {most}",
+    "bad_zip": "{file} 是損毀或不支援的 zip：請上傳一般的圖片 .zip",
+    "too_many": "每次最多 {most} 張圖片；這些上傳檔超過了",
+    "damaged": "無法從 zip 讀出 {file}：這個 zip 已損毀",
+    "server": "伺服器發生錯誤（{error}）；沒有任何改變，服務仍在運作：請再試一次，或換個設定。",
+}
 
 
 def wants_chinese(accept_language: str | None) -> bool:
@@ -84,20 +79,19 @@ def tr(english: str, chinese_: str) -> str:
     return chinese_ if chinese() else english
 
 
-def localized(message: str) -> str:
-    """An English message (a ValueError's) in the visitor's language, inside `speaking`."""
-    return translate(message, _ACCEPT_LANGUAGE.get())
+def localized(error: Exception) -> str:
+    """An error's sentence in the visitor's language, inside `speaking`."""
+    return translate(error, _ACCEPT_LANGUAGE.get())
 
 
-def translate(message: str, accept_language: str | None) -> str:
-    """The message in Traditional Chinese for a Chinese browser (where a pattern knows it), else unchanged."""
-    if not wants_chinese(accept_language):
-        return message
-    for pattern, template in _COMPILED:
-        m = pattern.match(message)
-        if m:
-            parts = {k: NAMES.get(v, v) if k == "n" else v for k, v in m.groupdict().items()}
-            if "n" in parts and parts["n"].isascii():  # a name kept in English (a link's num_images) needs a space
-                parts["n"] += " "
-            return template.format(**parts)
-    return message
+def translate(error: Exception, accept_language: str | None) -> str:
+    """The error's sentence in Traditional Chinese for a Chinese browser where it carries a key (a Refusal),
+    else its English."""
+    key, params = getattr(error, "key", None), getattr(error, "params", {})
+    if not wants_chinese(accept_language) or key not in ZH:
+        return str(error)
+    parts = dict(params)
+    if "name" in parts:
+        name = NAMES.get(str(parts["name"]), str(parts["name"]))
+        parts["name"] = name + " " if name.isascii() else name  # a name kept in English needs a space
+    return ZH[key].format(**parts)

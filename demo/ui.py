@@ -8,6 +8,7 @@ import logging
 
 import gradio as gr
 
+from lab.refusal import Refusal
 from lab.registry import REGISTRY, Registry
 
 from . import batch as bt
@@ -50,10 +51,11 @@ def _unchanged_to_skip(value):
 
 def _message(e: Exception, accept_language: str | None = None) -> gr.Error:
     if isinstance(e, ValueError):
-        return gr.Error(translate(str(e), accept_language))
+        return gr.Error(translate(e, accept_language))
     log.exception("handler failed")  # the traceback goes to the server log, not to the visitor
-    return gr.Error(translate(f"Something went wrong on the server ({type(e).__name__}); nothing was changed and "
-                              f"the app is still running: try again, or with other settings.", accept_language))
+    return gr.Error(translate(Refusal("server", f"Something went wrong on the server ({type(e).__name__}); nothing "
+                                      f"was changed and the app is still running: try again, or with other settings.",
+                                      error=type(e).__name__), accept_language))
 
 
 def _split_request(args: tuple) -> tuple[tuple, str | None]:

@@ -48,7 +48,7 @@ def versus_stream(num_images: int = 4, seed: int = 0, ddim_steps: int = 20, incl
     diffusion_checkpoint = diffusion_checkpoint or REGISTRY.first("diffusion")
     gan_checkpoint = gan_checkpoint or REGISTRY.first("stylegan")
     model = REGISTRY.diffusion(diffusion_checkpoint, "DDPM and DDIM")
-    gan = REGISTRY.stylegan(gan_checkpoint)
+    gan = REGISTRY.model(gan_checkpoint)  # any model draws the other column; the UI offers the StyleGANs
     T = model.schedule.num_timesteps
     ddim_steps = inputs.steps(ddim_steps, T, "DDIM steps")
     if include_ddpm:

@@ -22,7 +22,6 @@ import torch
 from .noise import GeneratorArg, randn_like
 from .schedules import Schedule, timestep_pairs
 
-SAMPLERS = ("ddpm", "ddim", "dpm-solver")
 PREDICTIONS = ("eps", "v")
 Model = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
@@ -179,19 +178,42 @@ def _dpm_solver(model, schedule, noise, pairs, clip_x0):
         yield SamplerStep(i, len(pairs), t, t_prev, x, x0, i + 1)
 
 
+@dataclass(frozen=True)
+class SamplerSpec:
+    """One row of the sampler table: the name the CLIs and links use, the name people read, the function, and
+    which of steps and eta it takes (DDPM walks all T steps; only DDIM has eta)."""
+    name: str
+    display: str
+    function: Callable[..., Sampling]
+    default_steps: int | None
+    takes_eta: bool = False
+
+
+SAMPLER_TABLE = {spec.name: spec for spec in (
+    SamplerSpec("dpm-solver", "DPM-Solver++", dpm_solver, 20),
+    SamplerSpec("ddim", "DDIM", ddim, 50, takes_eta=True),
+    SamplerSpec("ddpm", "DDPM", ddpm, None),
+)}
+SAMPLERS = tuple(SAMPLER_TABLE)
+
+
+def sampler_spec(name: str) -> SamplerSpec:
+    if name not in SAMPLER_TABLE:
+        raise ValueError(f"unknown sampler {name!r}; allowed: {', '.join(SAMPLERS)}")
+    return SAMPLER_TABLE[name]
+
+
 def make_sampler(name: str, model: Model, schedule: Schedule, noise: torch.Tensor, steps: int | None = None,
                  eta: float = 0.0, spacing: str = "trailing", generator: GeneratorArg = None,
                  clip_x0: bool = True) -> Sampling:
-    """One entry point for the CLIs and the app: `name` is one of SAMPLERS. DDPM ignores steps/eta."""
-    if name == "ddpm":
-        return ddpm(model, schedule, noise, generator=generator, clip_x0=clip_x0)
-    if name == "ddim":
-        return ddim(model, schedule, noise, steps=50 if steps is None else steps, eta=eta, spacing=spacing,
-                    generator=generator, clip_x0=clip_x0)
-    if name == "dpm-solver":
-        return dpm_solver(model, schedule, noise, steps=20 if steps is None else steps, spacing=spacing,
-                          generator=generator, clip_x0=clip_x0)
-    raise ValueError(f"unknown sampler {name!r}; allowed: {', '.join(SAMPLERS)}")
+    """One entry point for the CLIs and the app: `name` is a key of SAMPLER_TABLE. DDPM ignores steps/eta."""
+    spec = sampler_spec(name)
+    kwargs = {"generator": generator, "clip_x0": clip_x0}
+    if spec.default_steps is not None:
+        kwargs.update(steps=spec.default_steps if steps is None else steps, spacing=spacing)
+    if spec.takes_eta:
+        kwargs["eta"] = eta
+    return spec.function(model, schedule, noise, **kwargs)
 
 
 def sample(steps: Iterator[SamplerStep], progress: bool = False, desc: str = "sampling") -> torch.Tensor:

@@ -82,12 +82,10 @@ class FaceFeatures:
 
 
 def save_encoder(path: str, encoder: FaceEncoder, extra: dict | None = None) -> None:
-    from lab.checkpoint import atomic_save_tensors, atomic_write_bytes
+    from lab.checkpoint import write_checkpoint
 
-    os.makedirs(path, exist_ok=True)
-    atomic_save_tensors(encoder.state_dict(), os.path.join(path, WEIGHTS_NAME))
-    body = {"format": FORMAT, "model": "face-encoder", "encoder": encoder.config.to_dict(), **(extra or {})}
-    atomic_write_bytes(os.path.join(path, CONFIG_NAME), json.dumps(body, indent=2).encode())
+    write_checkpoint(path, encoder, {"format": FORMAT, "model": "face-encoder", "encoder": encoder.config.to_dict(),
+                                     **(extra or {})})
 
 
 def save_statistics(path: str, feats: np.ndarray) -> None:

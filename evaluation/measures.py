@@ -8,6 +8,7 @@ from __future__ import annotations
 import threading
 
 from lab import paths
+from lab.refusal import one_of
 
 
 class Measures:
@@ -21,8 +22,7 @@ class Measures:
         """The anime-face detector by kind (see evaluation.detect.DETECTORS), loaded once."""
         from . import detect
 
-        if kind not in detect.DETECTORS:
-            raise ValueError(f"detector must be one of {', '.join(detect.DETECTORS)}, got {kind!r}")
+        one_of(kind, "detector", detect.DETECTORS)
         with self._lock:
             if kind not in self._detectors:
                 try:

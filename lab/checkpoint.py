@@ -9,16 +9,18 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass, fields
+from dataclasses import fields
 
 import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
-from diffusion.samplers import PREDICTIONS, Model, eps_model
-from diffusion.schedules import Schedule, make_schedule
+from diffusion.samplers import PREDICTIONS
+from diffusion.schedules import make_schedule
 from gan.stylegan import Generator, StyleGANConfig
 from diffusion.unet import UNet, UNetConfig
+
+from .models import DistilledModel, LoadedGAN, LoadedModel
 
 CONFIG_NAME, WEIGHTS_NAME = "config.json", "model.safetensors"
 FORMAT = "anime-face-diffusion/1"
@@ -26,39 +28,6 @@ FORMAT = "anime-face-diffusion/1"
 
 class CheckpointError(ValueError):
     """A checkpoint that cannot be loaded; the message says which file and why."""
-
-
-@dataclass
-class LoadedModel:
-    net: UNet
-    schedule: Schedule
-    prediction: str
-    config: dict
-    path: str
-
-    @property
-    def eps(self) -> Model:
-        """The network as the eps-predicting callable the samplers take."""
-        return eps_model(self.net, self.schedule, self.prediction)
-
-    @property
-    def image_size(self) -> int:
-        return self.net.config.image_size
-
-    kind = "diffusion"
-
-
-@dataclass
-class LoadedGAN:
-    """A StyleGAN generator: one pass from a seed to an image, no sampler, no steps."""
-    generator: Generator
-    config: dict
-    path: str
-    kind = "stylegan"
-
-    @property
-    def image_size(self) -> int:
-        return self.generator.config.image_size
 
 
 def atomic_write_bytes(path: str, data: bytes) -> None:
@@ -74,24 +43,29 @@ def atomic_save_tensors(tensors: dict[str, torch.Tensor], path: str, metadata: d
     os.replace(tmp, path)
 
 
+def write_checkpoint(path: str, weights: torch.nn.Module | dict[str, torch.Tensor], config: dict) -> None:
+    """The one way a checkpoint folder is written: the weights (a module's state or tensors) atomically, then
+    config.json atomically. A reader never sees a config without its weights; a crash between the two leaves
+    the new weights beside the old config, which load_checkpoint refuses in one sentence if they differ."""
+    os.makedirs(path, exist_ok=True)
+    tensors = weights.state_dict() if isinstance(weights, torch.nn.Module) else weights
+    atomic_save_tensors(tensors, os.path.join(path, WEIGHTS_NAME))
+    atomic_write_bytes(os.path.join(path, CONFIG_NAME), json.dumps(config, indent=2).encode())
+
+
 def save_checkpoint(path: str, net: torch.nn.Module, unet_config: UNetConfig, schedule_name: str,
                     timesteps: int, prediction: str, extra: dict | None = None) -> None:
     """Write `path/config.json` and `path/model.safetensors` (the weights of `net`, e.g. the EMA)."""
-    os.makedirs(path, exist_ok=True)
-    config = {"format": FORMAT, "model": "unet", "unet": unet_config.to_dict(),
-              "schedule": {"name": schedule_name, "timesteps": timesteps}, "prediction": prediction,
-              **(extra or {})}
-    atomic_save_tensors(net.state_dict(), os.path.join(path, WEIGHTS_NAME))
-    atomic_write_bytes(os.path.join(path, CONFIG_NAME), json.dumps(config, indent=2).encode())
+    write_checkpoint(path, net, {"format": FORMAT, "model": "unet", "unet": unet_config.to_dict(),
+                                 "schedule": {"name": schedule_name, "timesteps": timesteps},
+                                 "prediction": prediction, **(extra or {})})
 
 
 def save_stylegan_checkpoint(path: str, generator: torch.nn.Module, config: StyleGANConfig,
                              extra: dict | None = None) -> None:
     """Write a StyleGAN generator (e.g. its EMA) as `path/config.json` + `path/model.safetensors`."""
-    os.makedirs(path, exist_ok=True)
-    atomic_save_tensors(generator.state_dict(), os.path.join(path, WEIGHTS_NAME))
-    body = {"format": FORMAT, "model": "stylegan", "stylegan": config.to_dict(), **(extra or {})}
-    atomic_write_bytes(os.path.join(path, CONFIG_NAME), json.dumps(body, indent=2).encode())
+    write_checkpoint(path, generator, {"format": FORMAT, "model": "stylegan", "stylegan": config.to_dict(),
+                                       **(extra or {})})
 
 
 def load_checkpoint(path: str, device: str | torch.device = "cpu") -> LoadedModel | LoadedGAN:
@@ -141,4 +115,4 @@ def load_checkpoint(path: str, device: str | torch.device = "cpu") -> LoadedMode
     if kind == "stylegan":
         return LoadedGAN(net, config, path)
     net = net.to(memory_format=torch.channels_last)
-    return LoadedModel(net, schedule, prediction, config, path)
+    return (DistilledModel if "distillation" in config else LoadedModel)(net, schedule, prediction, config, path)

@@ -8,37 +8,41 @@ from __future__ import annotations
 
 import math
 
+from .refusal import Refusal, one_of  # noqa: F401  (one_of: the choice check every caller shares)
+
 MAX_SEED = 2**31 - 1  # seeds are shown in number boxes and URLs: keep them JavaScript-safe and short
 
 
-def _finite(value, message: str) -> float:
-    """value as a finite float (not a bool, not None), else ValueError(message)."""
+def _finite(value, refusal: Refusal) -> float:
+    """value as a finite float (not a bool, not None), else the refusal."""
     if isinstance(value, bool) or value is None:
-        raise ValueError(message)
+        raise refusal
     try:
         number = float(value)
     except (TypeError, ValueError):
-        raise ValueError(message) from None
+        raise refusal from None
     if not math.isfinite(number):
-        raise ValueError(message)
+        raise refusal
     return number
 
 
 def whole(value, name: str, low: int, high: int) -> int:
     """value as an int in [low, high]."""
-    message = f"{name} must be a whole number from {low} to {high}, got {value!r}"
-    number = _finite(value, message)
+    refusal = Refusal("whole", f"{name} must be a whole number from {low} to {high}, got {value!r}", name=name,
+                      low=low, high=high, value=repr(value))
+    number = _finite(value, refusal)
     if number != int(number) or not low <= int(number) <= high:
-        raise ValueError(message)
+        raise refusal
     return int(number)
 
 
 def real(value, name: str, low: float, high: float) -> float:
     """value as a float in [low, high]."""
-    message = f"{name} must be a number from {low:g} to {high:g}, got {value!r}"
-    number = _finite(value, message)
+    refusal = Refusal("real", f"{name} must be a number from {low:g} to {high:g}, got {value!r}", name=name,
+                      low=f"{low:g}", high=f"{high:g}", value=repr(value))
+    number = _finite(value, refusal)
     if not low <= number <= high:
-        raise ValueError(message)
+        raise refusal
     return number
 
 

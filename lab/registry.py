@@ -11,6 +11,7 @@ import os
 import threading
 
 from . import paths
+from .refusal import Refusal
 from .checkpoint import LoadedGAN, LoadedModel, load_checkpoint
 
 KINDS = {"unet": "diffusion", "stylegan": "stylegan"}  # config.json "model" → the kind the UI speaks of
@@ -41,25 +42,17 @@ class Registry:
     def model(self, name: str) -> LoadedModel | LoadedGAN:
         """The loaded checkpoint `name` (a folder name under the checkpoint folder), loaded on first use."""
         if not isinstance(name, str) or name not in self.names():
-            raise ValueError(f"unknown checkpoint {name!r}; available: {', '.join(self.names()) or 'none'}")
+            here = ", ".join(self.names()) or "none"
+            raise Refusal("unknown_checkpoint", f"unknown checkpoint {name!r}; available: {here}", value=repr(name),
+                          choices=here)
         with self._lock:
             if name not in self._models:
                 self._models[name] = load_checkpoint(os.path.join(self.folder, name))
             return self._models[name]
 
     def diffusion(self, name: str, what: str = "this") -> LoadedModel:
-        """The checkpoint, which must be a diffusion model for `what` (a StyleGAN has no denoising steps)."""
-        model = self.model(name)
-        if isinstance(model, LoadedGAN):
-            raise ValueError(f"{name} is a StyleGAN: it makes an image in one pass, with no steps for {what}; "
-                             f"choose a diffusion checkpoint")
-        return model
-
-    def stylegan(self, name: str) -> LoadedGAN:
-        model = self.model(name)
-        if not isinstance(model, LoadedGAN):
-            raise ValueError(f"{name} is not a StyleGAN checkpoint")
-        return model
+        """The checkpoint, which must have denoising steps to show for `what` (a StyleGAN says it has none)."""
+        return self.model(name).require_steps(what)
 
     def quality(self, name: str) -> dict | None:
         """The checkpoint's measured two-sample score and, where measured, its FFD (report/two_sample.json,

@@ -48,6 +48,5 @@ def curves(T: int = 1000, schedules: tuple[str, ...] = SCHEDULES) -> dict[str, d
 
 def visited(T: int, steps: int, spacing: str) -> list[int]:
     """The timesteps a `steps`-step sampler evaluates the network at, first to last."""
-    if spacing not in SPACINGS:
-        raise ValueError(f"spacing must be one of {', '.join(SPACINGS)}, got {spacing!r}")
+    inputs.one_of(spacing, "spacing", SPACINGS)
     return timestep_pairs(T, inputs.steps(steps, T), spacing)[:, 0].tolist()

@@ -17,7 +17,7 @@ import os
 import shutil
 import sys
 
-from lab.checkpoint import CONFIG_NAME, WEIGHTS_NAME, atomic_save_tensors, atomic_write_bytes
+from lab.checkpoint import CONFIG_NAME, WEIGHTS_NAME, atomic_write_bytes, write_checkpoint
 from training.plumbing import STATE_DIR, STATE_FILE, plot_losses, prefixed, read_state_file
 
 
@@ -49,10 +49,9 @@ def ship(run: str, dest: str, state_path: str | None = None) -> dict:
             os.remove(os.path.join(dest, old))
     shutil.rmtree(os.path.join(dest, "samples"), ignore_errors=True)
 
-    atomic_save_tensors(ema, os.path.join(dest, WEIGHTS_NAME))
     config["training"] = {**config.get("training", {}), "out": dest}
     config["shipped_from"] = {"run": run, "step": step}
-    atomic_write_bytes(os.path.join(dest, CONFIG_NAME), json.dumps(config, indent=2).encode())
+    write_checkpoint(dest, ema, config)
     with open(os.path.join(run, "log.jsonl")) as f:
         rows = [r for r in f if r.strip() and json.loads(r)["step"] <= step]
     atomic_write_bytes(os.path.join(dest, "log.jsonl"), "".join(rows).encode())

@@ -135,8 +135,6 @@ def test_registry_lists_kinds_and_loads_each_model_once_under_concurrency(folder
         registry.model("nope")
     with pytest.raises(ValueError, match="gan is a StyleGAN"):
         registry.diffusion("gan", "denoising")
-    with pytest.raises(ValueError, match="tiny is not a StyleGAN"):
-        registry.stylegan("tiny")
 
 
 def test_one_path_from_seeds_to_images(folder):
@@ -176,3 +174,40 @@ def test_paths_are_anchored_at_the_repo_and_follow_the_environment(tmp_path):
     out = subprocess.run([sys.executable, "-c", code], cwd=str(tmp_path), env={**os.environ, "PYTHONPATH": ROOT,
                          "ANIME_LAB_CHECKPOINTS": ""}, capture_output=True, text=True, timeout=60)
     assert out.stdout.split()[0] == os.path.join(ROOT, "checkpoints")  # not relative to the working directory
+
+
+def test_no_caller_asks_which_kind_of_model_it_holds():
+    """Models answer one interface (lab.models); only the loader, which builds them, looks at the config's kind."""
+    found = []
+    for folder in ("lab", "demo", "evaluation", "training", "bench", "scripts", "."):
+        for name in sorted(os.listdir(os.path.join(ROOT, folder))):
+            if not name.endswith(".py") or f"{folder}/{name}" in ("lab/models.py", "lab/checkpoint.py"):
+                continue
+            with open(os.path.join(ROOT, folder, name)) as f:
+                source = f.read()
+            for needle in ("isinstance(model, Loaded", "isinstance(loaded, Loaded", ".kind == \"", "kind == \"stylegan",
+                           "kind == \"diffusion"):
+                if needle in source:
+                    found.append(f"{folder}/{name}: {needle}")
+    assert not found, found
+
+
+def test_a_distilled_student_takes_what_it_was_made_for_and_names_it(tmp_path):
+    save_checkpoint(str(tmp_path / "student"), random_unet(std=0.05), TINY, "cosine", 100, "v", extra={
+        "distillation": {"method": "ect"}, "sampler": {"name": "ddim", "steps": 2, "eta": 1.0, "allowed_steps": [1, 2]}})
+    registry = Registry(str(tmp_path), default="student")
+    student = registry.model("student")
+    assert student.kind == "student" and student.has_steps
+    settings = student.check("ddim", 1, 0.0)
+    assert (settings.steps, settings.eta) == (1, 1.0)  # its own eta, whatever the request's
+    assert student.check("ddim", None).steps == 2
+    with pytest.raises(ValueError, match=r"this distilled student takes DDIM at 1 or 2 steps only, not DPM-Solver\+\+"):
+        student.check("dpm-solver", 2)
+    with pytest.raises(ValueError, match="takes DDIM at 1 or 2 steps only, not 4 steps"):
+        pipeline.sample_images(student, [0], "ddim", 4)
+    one = pipeline.sample_images(student, [3, 4], "ddim", 2)
+    assert one.shape == (2, 16, 16, 3) and np.array_equal(pipeline.sample_images(student, [4], "ddim", 2)[0], one[1])
+    assert pipeline.network_evaluations(student, "ddim", 1) == 1
+    assert "distilled student" in student.how(settings)[0] and student.label(settings) == "DDIM 1"
+    strip, _ = pipeline.interpolation(student, 3, 4, 3, steps=20)  # re-noising student: its one deterministic step
+    assert np.array_equal(strip[0], pipeline.sample_images(student, [3], "ddim", 1)[0])

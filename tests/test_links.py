@@ -1,5 +1,9 @@
 """Links that reproduce a view: parsing a URL's query, and making one from a tab's inputs."""
+import os
+
 from demo import links
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def test_a_link_sets_a_tab_and_its_inputs():
@@ -48,16 +52,35 @@ def test_every_label_has_both_languages():
 
 
 def test_messages_reach_a_chinese_browser_in_chinese():
-    from demo.messages import translate
+    """Refusals carry a key and parameters from where they are raised; nothing is parsed back from English."""
+    import pytest
+
+    from demo.messages import ZH, translate
+    from lab import inputs
+    from lab.uploads import decode
 
     zh = "zh-TW,zh;q=0.9,en;q=0.8"
-    assert translate("steps must be a whole number from 1 to 1000, got 0", zh) == "步數必須是 1 到 1000 之間的整數，收到的是 0"
-    assert translate("number of images must be a whole number from 1 to 64, got 100", zh).startswith("圖片數量必須是 1 到 64")
-    assert translate("notes.png is not a readable image: upload .jpg/.png/.webp/.bmp images or a .zip of them",
-                     zh).startswith("notes.png 不是可讀取的圖片")
-    assert translate("steps must be a whole number from 1 to 1000, got 0", "en-US,en") == \
-        "steps must be a whole number from 1 to 1000, got 0"
-    assert translate("a message nobody patterned", zh) == "a message nobody patterned"
+
+    def refusal(fn, *args):
+        with pytest.raises(ValueError) as e:
+            fn(*args)
+        return e.value
+
+    steps = refusal(inputs.steps, 0, 1000)
+    assert translate(steps, zh) == "步數必須是 1 到 1000 之間的整數，收到的是 0"
+    assert translate(refusal(inputs.seeds, 0, 100, 64), zh).startswith("圖片數量必須是 1 到 64")
+    assert translate(refusal(decode, b"text, not an image", "notes.png"), zh).startswith("notes.png 不是可讀取的圖片")
+    assert translate(steps, "en-US,en") == str(steps) == "steps must be a whole number from 1 to 1000, got 0"
+    assert translate(ValueError("a message without a key"), zh) == "a message without a key"
+    import re
+
+    raised = set()
+    for root in ("lab", "demo", "evaluation"):
+        for name in os.listdir(os.path.join(ROOT, root)):
+            if name.endswith(".py"):
+                raised |= set(re.findall(r'Refusal\(\s*"(\w+)"', open(os.path.join(ROOT, root, name)).read()))
+    raised |= {"whole", "real", "one_of"}
+    assert raised <= set(ZH), f"refusals without a Chinese sentence: {sorted(raised - set(ZH))}"
 
 
 def test_the_wrapper_answers_in_the_visitors_language():
@@ -66,8 +89,10 @@ def test_the_wrapper_answers_in_the_visitors_language():
 
     from demo.ui import as_gr_error
 
+    from lab import inputs
+
     def handler(steps, progress=gr.Progress()):
-        raise ValueError(f"steps must be a whole number from 1 to 1000, got {steps}")
+        inputs.steps(steps, 1000)
 
     wrapped = as_gr_error(handler)
     import inspect

@@ -157,7 +157,7 @@ def test_bad_arguments_raise_value_errors():
     for eta in [-0.1, 1.5, 2, float("nan")]:
         with pytest.raises(ValueError, match=r"eta must be a number in \[0, 1\]"):
             ddim(model, SCHED, noise, eta=eta)
-    with pytest.raises(ValueError, match="allowed: ddpm, ddim, dpm-solver"):
+    with pytest.raises(ValueError, match="allowed: dpm-solver, ddim, ddpm"):
         make_sampler("euler", model, SCHED, noise)
     with pytest.raises(ValueError, match="allowed: uniform, quad, linspace, trailing"):
         ddim(model, SCHED, noise, spacing="karras")
