@@ -39,13 +39,13 @@ from lab.checkpoint import LoadedModel, load_checkpoint, save_checkpoint
 from lab.data import augment
 from training.loop import run
 from training.plumbing import DEFAULT_DATA, MOMENTS_DTYPES, config_parser, plot_losses, save_grid
-from training.setup import start_run
+from training.setup import Bookkeeping, start_run
 
 METHODS = ("progressive", "ect")
 
 
 @dataclass
-class DistillConfig:
+class DistillConfig(Bookkeeping):
     teacher: str = "checkpoints/anime-64"  # a diffusion checkpoint predicting v (round 0's teacher, every student's start)
     method: str = "progressive"  # progressive | ect
     data: str = DEFAULT_DATA
@@ -61,14 +61,9 @@ class DistillConfig:
     grad_clip: float = 1.0
     huber_c: float = 0.03  # ect: pseudo-Huber constant, per pixel value in [-1, 1]
     augment: str = "flip"
-    log_every: int = 10
+    log_every: int = 10  # (the rest of the bookkeeping flags: training/setup.py)
     sample_every: int = 250
     save_every: int = 100
-    sample_seeds: int = 16
-    seed: int = 0
-    max_images: int = 0
-    threads: int = 0
-    progress: bool = True
     moments_dtype: str = "bfloat16"
 
     def total_rounds(self) -> int:

@@ -26,14 +26,14 @@ from diffusion.noise import seeded_noise
 from diffusion.samplers import dpm_solver, eps_model, sample
 from diffusion.schedules import make_schedule
 from training.loop import run
-from training.setup import Run, start_run
+from training.setup import Bookkeeping, Run, start_run
 from training.plumbing import (DEFAULT_DATA, MOMENTS_DTYPES, config_parser, ema_decay_at, lr_at, plot_losses,
                                save_grid, update_ema, world_size)
 from diffusion.unet import UNet, UNetConfig, count_parameters
 
 
 @dataclass
-class TrainConfig:
+class TrainConfig(Bookkeeping):  # + log/save/sample intervals, seed, threads, … (training/setup.py)
     data: str = DEFAULT_DATA  # a flat folder of .jpg/.png, or a .zip of them
     exclude_heldout: bool = True  # leave out the held-out split (lab/data.py) that quality is measured on
     out: str = "checkpoints/run"
@@ -64,17 +64,7 @@ class TrainConfig:
     ema_decay: float = 0.999
     ema_warmup: bool = True  # decay min(ema_decay, (1+step)/(10+step)) so early EMA tracks the model
     max_steps: int = 200_000
-    # bookkeeping
-    log_every: int = 20
-    sample_every: int = 500
-    save_every: int = 250
-    sample_seeds: int = 16
-    seed: int = 0
-    max_images: int = 0  # use only the first N images (0 = all); for quick tests
     compile: bool = False  # torch.compile the model (CUDA)
-    threads: int = 0  # torch CPU threads (0 = torch's default)
-    progress: bool = True
-    moments_dtype: str = "float32"  # AdamW moments in training_state: float32 (exact resume) | bfloat16 (half size)
     snapshots: bool = False  # also keep each save's raw weights in out/snapshots/ (for bench/posthoc_ema.py)
 
     def unet_config(self) -> UNetConfig:

@@ -32,11 +32,11 @@ from gan.stylegan import (Discriminator, Generator, StyleGANConfig, discriminato
 from training.loop import run
 from training.plumbing import (DEFAULT_DATA, MOMENTS_DTYPES, config_parser, ema_decay_at, lr_at, plot_losses,
                                save_grid, update_ema, world_size)
-from training.setup import Run, start_run
+from training.setup import Bookkeeping, Run, start_run
 
 
 @dataclass
-class GANConfig:
+class GANConfig(Bookkeeping):  # + log/save/sample intervals, seed, threads, … (training/setup.py)
     data: str = DEFAULT_DATA
     exclude_heldout: bool = True  # leave out the held-out split (lab/data.py) that quality is measured on
     out: str = "checkpoints/stylegan-run"
@@ -62,16 +62,6 @@ class GANConfig:
     mixing: float = 0.9
     ema_decay: float = 0.999
     max_steps: int = 100_000
-    # bookkeeping
-    log_every: int = 20
-    sample_every: int = 500
-    save_every: int = 250
-    sample_seeds: int = 16
-    seed: int = 0
-    max_images: int = 0
-    threads: int = 0
-    progress: bool = True
-    moments_dtype: str = "float32"  # Adam moments in training_state: float32 (exact resume) | bfloat16 (half size)
 
     def model_config(self) -> StyleGANConfig:
         return StyleGANConfig(image_size=self.image_size, z_dim=self.z_dim, w_dim=self.w_dim,

@@ -7,7 +7,7 @@ twice as wide, and by one trained twice as long; a converged score moves by at m
 Sets (2000 images each, against the held-out real faces): training faces as they are (real vs real), the same
 blurred (σ 0.25, 0.5 px), noised (σ 4/255), JPEG q75, colour-shifted (+4 red, -4 blue of 255), resized from
 96 px with a box filter instead of bicubic, and each shipped checkpoint at generate.py's defaults (seeds
-0 … 1999, the generated images cached as bench/diagnose.py caches them). Variants: base, wide (2x width),
+0 … 1999, the generated images cached by lab.pipeline.cached_images). Variants: base, wide (2x width),
 long (2x patience and epochs), shift4 (random 4 px shifts, the old augmentation), narrow (half width),
 min30 (no lr drop or stop before epoch 30).
 
@@ -58,14 +58,10 @@ def make_sets(wanted: list[str], n: int) -> dict[str, np.ndarray]:
 
 
 def generated(name: str, n: int) -> np.ndarray:
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("diagnose", os.path.join(paths.ROOT, "bench", "diagnose.py"))
-    diagnose = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(diagnose)
+    from lab.pipeline import cached_images
     from lab.registry import Registry
 
-    return diagnose.generated(Registry(), name, n)
+    return cached_images(Registry().model(name), name, n)
 
 
 NOTES_MARKER = "<!-- notes: kept when the table is rewritten -->"

@@ -25,14 +25,11 @@ import numpy as np
 
 from evaluation.two_sample import C2STConfig, blur, c2st
 from lab import paths
-from lab.data import faces_hwc
+from lab.data import real_faces
+from lab.pipeline import cached_images
 from lab.registry import Registry
 
 SIGMA = 1.5  # the blur that splits a 64 px face into its layout (below) and its detail (above)
-
-
-def faces(split: str) -> np.ndarray:
-    return faces_hwc(paths.FACES, split)
 
 
 def detail(images: np.ndarray) -> np.ndarray:
@@ -97,20 +94,7 @@ def spectrum(images: np.ndarray) -> np.ndarray:
 
 
 def generated(registry: Registry, name: str, n: int, first_seed: int = 0) -> np.ndarray:
-    """n images at generate.py's defaults (DPM-Solver++ 20; StyleGAN ψ 1) from seeds first_seed … first_seed+n-1,
-    cached (bench/quality.py's seed s is first_seed 100000·s)."""
-    model = registry.model(name)
-    tag = f"-from{first_seed}" if first_seed else ""
-    cache = os.path.join(paths.CACHE, "diagnose", f"{name}-{model.config.get('steps_trained')}-{n}{tag}.npy")
-    if os.path.isfile(cache):
-        return np.load(cache)
-    from lab.pipeline import generate_batches
-
-    seeds = list(range(first_seed, first_seed + n))
-    images = np.concatenate([b for _, b in generate_batches(model, seeds, "dpm-solver", 20, 0.0, 64)])
-    os.makedirs(os.path.dirname(cache), exist_ok=True)
-    np.save(cache, images)
-    return images
+    return cached_images(registry.model(name), name, n, first_seed)
 
 
 def main() -> int:
@@ -122,9 +106,7 @@ def main() -> int:
     p.add_argument("--maps-only", action="store_true",
                    help="only the per-pixel detail maps (seconds, no critic): docs/diagnose_detail_map.png")
     args = p.parse_args()
-    if not os.path.isdir(paths.FACES):
-        sys.exit(f"no real faces at {paths.FACES}: set ANIME_FACES_DIR")
-    held, train = faces("heldout"), faces("train")
+    held, train = real_faces("heldout"), real_faces("train")
     registry = Registry(args.folder)
     names = [n for n in args.checkpoints.split(",") if n] or registry.names()
     maps = {"real (held-out)": held} | {name: generated(registry, name, args.n) for name in names}

@@ -8,14 +8,13 @@ Real: 2000 training faces (a different random sample per seed; the encoder train
 the held-out ones). Degraded: those faces blurred (σ 0.5, 1 px), noised (σ 4, 8 of 255), patch-shuffled (each
 face cut into 4x4 tiles of 16 px, shuffled: every part is there, the face is not), colour-shifted (+12 red,
 −12 blue of 255), resized 96 → 64 px with a box filter instead of bicubic. Checkpoints: generate.py's defaults
-from seeds 100000·s + 0 … n−1, as bench/quality.py draws them (cached as bench/diagnose.py caches them).
+from seeds 100000·s + 0 … n−1, as bench/quality.py draws them (cached by lab.pipeline.cached_images).
 Also measures the references the app's "grade my submission" shows (at 1000 images: FFD reads higher at
 small n) and stores them in the encoder's config.json. Writes bench/results/ffd.{md,json}.
 """
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import os
 import sys
@@ -27,13 +26,7 @@ from evaluation.face_features import CONFIG_NAME, ffd, load_face_features
 from evaluation.two_sample import add_noise, blur, colour_shift
 from lab import paths
 from lab.data import sample_faces
-
-
-def bench_module(name: str):
-    spec = importlib.util.spec_from_file_location(name, os.path.join(paths.ROOT, "bench", f"{name}.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from lab.pipeline import cached_images
 
 
 def patch_shuffled(images: np.ndarray, seed: int, tile: int = 16) -> np.ndarray:
@@ -73,7 +66,7 @@ def main() -> int:
     model = load_face_features(args.encoder)
     from lab.registry import Registry
 
-    diagnose, registry = bench_module("diagnose"), Registry()
+    registry = Registry()
     names = [n for n in args.checkpoints.split(",") if n] or registry.names()
     rows = []
     t0 = time.perf_counter()
@@ -87,7 +80,7 @@ def main() -> int:
                                                            for s in range(args.seeds)]))
     sets = {}
     for name in names:
-        sets[name] = [diagnose.generated(registry, name, args.n, 100_000 * s) for s in range(args.seeds)]
+        sets[name] = [cached_images(registry.model(name), name, args.n, 100_000 * s) for s in range(args.seeds)]
         rows.append(row(f"{name} ({'StyleGAN, ψ 1' if registry.kind_of(name) == 'stylegan' else 'DPM-Solver++ 20'})",
                         [ffd(x, model) for x in sets[name]]))
         print(f"{rows[-1]['set']}: {rows[-1]['mean']:.3f} (spread {rows[-1]['spread']:.3f})", flush=True)

@@ -18,7 +18,6 @@ checkpoints/NAME/report/two_sample.json (what the app shows).
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import os
 import sys
@@ -28,12 +27,9 @@ import numpy as np
 
 from evaluation.two_sample import C2STConfig, add_noise, blur, c2st_cached
 from lab import paths
-from lab.data import faces_hwc
+from lab.data import real_faces
+from lab.pipeline import cached_images, generate_batches
 from lab.registry import Registry
-
-
-def faces(split: str) -> np.ndarray:
-    return faces_hwc(paths.FACES, split)
 
 
 def row(name: str, scores: list[float], extra: dict | None = None) -> dict:
@@ -65,6 +61,54 @@ def merged(path: str, rows: list[dict], n: int, seeds: int) -> list[dict]:
     return out + list(new.values())
 
 
+def calibration_rows(args, train: np.ndarray, held: np.ndarray) -> list[dict]:
+    """Real training faces against the held-out ones, plain and slightly degraded: what the critic should
+    score at 0.5 and what it should see."""
+    rows = []
+    for name, make in (("real training faces (real vs real)", lambda x, s: x),
+                       ("training faces blurred, σ 0.25 px", lambda x, s: blur(x, 0.25)),
+                       ("training faces blurred, σ 0.5 px", lambda x, s: blur(x, 0.5)),
+                       ("training faces + noise, σ 4/255", lambda x, s: add_noise(x, 4, s))):
+        scores = []
+        for s in range(args.calibration_seeds or args.seeds):
+            sample = train[np.sort(np.random.default_rng(s).choice(len(train), args.n, replace=False))]
+            scores.append(c2st_cached(make(sample, s), held, C2STConfig(seed=s))["score"])
+        rows.append(row(name, scores))
+        print(f"{name}: {rows[-1]['mean']:.3f} (spread {rows[-1]['spread']:.3f})", flush=True)
+    return rows
+
+
+def checkpoint_row(args, model, name: str, held: np.ndarray, default_setting: bool) -> dict:
+    """A checkpoint's scores over the seeds; at generate.py's defaults (or for a model without steps) also its
+    report/two_sample.json, which the app's picker shows."""
+    scores, seconds = [], 0.0
+    for s in range(args.seeds):
+        t0 = time.perf_counter()
+        if default_setting:  # generate.py's defaults: the generated sets are cached and shared with FFD's
+            images = cached_images(model, name, args.n, 100_000 * s)
+        else:
+            seeds = list(range(100_000 * s, 100_000 * s + args.n))
+            images = np.concatenate([b for _, b in generate_batches(model, seeds, args.sampler, args.steps,
+                                                                    args.eta, 64)])
+        seconds += time.perf_counter() - t0
+        scores.append(c2st_cached(images, held, C2STConfig(seed=s))["score"])
+    setting = "StyleGAN, ψ 1" if not model.has_steps else setting_name(args.sampler, args.steps, args.eta)
+    result = row(f"{name} ({setting})", scores, {"checkpoint": name, "steps_trained": model.config.get("steps_trained"),
+                                                  "split": model.config.get("data", {}).get("split", "all")})
+    report = {"two_sample": result, "n_per_set": args.n, "setting": setting,
+              "real": "held-out split of " + os.path.basename(paths.FACES),
+              "command": " ".join(["python bench/quality.py"] + sys.argv[1:]), "generation_seconds": seconds / args.seeds}
+    if not model.has_steps or default_setting:  # the app shows the score at generate.py's defaults
+        path = os.path.join(args.folder, name, paths.TWO_SAMPLE)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        if os.path.isfile(path):  # keep the FFD bench/ffd_calibration.py wrote beside it
+            with open(path) as f:
+                report["ffd"] = json.load(f).get("ffd")
+        with open(path, "w") as f:
+            json.dump(report, f, indent=2)
+    return result
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--n", type=int, default=2000, help="images per set")
@@ -80,61 +124,14 @@ def main() -> int:
     p.add_argument("--merge", action="store_true",
                    help="put this run's rows into the full table (quality.json/md), replacing rows of the same set")
     args = p.parse_args()
-    if not os.path.isdir(paths.FACES):
-        sys.exit(f"no real faces at {paths.FACES}: set ANIME_FACES_DIR")
-    held, train = faces("heldout"), faces("train")
+    held, train = real_faces("heldout"), real_faces("train")
     print(f"{len(held)} held-out real faces, {len(train)} training faces; {args.n} per set, {args.seeds} seeds",
           flush=True)
-    rows = []
-    if not args.skip_calibration:
-        for name, make in (("real training faces (real vs real)", lambda x, s: x),
-                           ("training faces blurred, σ 0.25 px", lambda x, s: blur(x, 0.25)),
-                           ("training faces blurred, σ 0.5 px", lambda x, s: blur(x, 0.5)),
-                           ("training faces + noise, σ 4/255", lambda x, s: add_noise(x, 4, s))):
-            scores = []
-            for s in range(args.calibration_seeds or args.seeds):
-                sample = train[np.sort(np.random.default_rng(s).choice(len(train), args.n, replace=False))]
-                scores.append(c2st_cached(make(sample, s), held, C2STConfig(seed=s))["score"])
-            rows.append(row(name, scores))
-            print(f"{name}: {rows[-1]['mean']:.3f} (spread {rows[-1]['spread']:.3f})", flush=True)
+    rows = [] if args.skip_calibration else calibration_rows(args, train, held)
     default_setting = (args.sampler, args.steps, args.eta) == ("dpm-solver", 20, 0.0)
     registry = Registry(args.folder)
-    names = [n for n in args.checkpoints.split(",") if n] or registry.names()
-    from lab.pipeline import generate_batches
-
-    spec = importlib.util.spec_from_file_location("diagnose", os.path.join(paths.ROOT, "bench", "diagnose.py"))
-    diagnose = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(diagnose)
-
-    for name in names:
-        model = registry.model(name)
-        scores, seconds = [], 0.0
-        for s in range(args.seeds):
-            t0 = time.perf_counter()
-            if default_setting:  # generate.py's defaults: the generated sets are cached and shared with FFD's
-                images = diagnose.generated(registry, name, args.n, 100_000 * s)
-            else:
-                seeds = list(range(100_000 * s, 100_000 * s + args.n))
-                images = np.concatenate([b for _, b in generate_batches(model, seeds, args.sampler, args.steps,
-                                                                        args.eta, 64)])
-            seconds += time.perf_counter() - t0
-            scores.append(c2st_cached(images, held, C2STConfig(seed=s))["score"])
-        setting = "StyleGAN, ψ 1" if not model.has_steps else setting_name(args.sampler, args.steps, args.eta)
-        steps = model.config.get("steps_trained")
-        rows.append(row(f"{name} ({setting})", scores, {"checkpoint": name, "steps_trained": steps,
-                                                         "split": model.config.get("data", {}).get("split", "all")}))
-        report = {"two_sample": rows[-1], "n_per_set": args.n, "setting": setting,
-                  "real": "held-out split of " + os.path.basename(paths.FACES),
-                  "command": " ".join(["python bench/quality.py"] + sys.argv[1:]),
-                  "generation_seconds": seconds / args.seeds}
-        if not model.has_steps or default_setting:  # the app shows the score at generate.py's defaults
-            path = os.path.join(args.folder, name, paths.TWO_SAMPLE)
-            os.makedirs(os.path.dirname(path), exist_ok=True)
-            if os.path.isfile(path):  # keep the FFD bench/ffd_calibration.py wrote beside it
-                with open(path) as f:
-                    report["ffd"] = json.load(f).get("ffd")
-            with open(path, "w") as f:
-                json.dump(report, f, indent=2)
+    for name in [n for n in args.checkpoints.split(",") if n] or registry.names():
+        rows.append(checkpoint_row(args, registry.model(name), name, held, default_setting))
         print(f"{rows[-1]['set']}: {rows[-1]['mean']:.3f} (spread {rows[-1]['spread']:.3f})", flush=True)
     os.makedirs(args.out, exist_ok=True)
     full = not args.skip_calibration and not args.checkpoints

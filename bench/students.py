@@ -25,7 +25,7 @@ from evaluation.measures import MEASURES
 from evaluation.two_sample import C2STConfig, c2st_cached
 from lab import paths
 from lab.checkpoint import load_checkpoint
-from lab.data import faces_hwc
+from lab.data import real_faces
 from lab.pipeline import batches
 
 RESULTS = os.path.join(paths.ROOT, "bench", "results", "students")
@@ -84,9 +84,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--critic", action="store_true", help="also the two-sample score (minutes per row)")
     p.add_argument("--run-threads", type=int, default=1, help="threads the distillation runs used")
     args = p.parse_args(argv)
-    if not os.path.isdir(paths.FACES):
-        sys.exit(f"no real faces at {paths.FACES}: set ANIME_FACES_DIR")
-    held = faces_hwc(paths.FACES, "heldout")  # as bench/quality.py scores the teacher
+    held = real_faces("heldout")  # as bench/quality.py scores the teacher
     encoder = load_face_features(paths.FACE_ENCODER)
     rows = json.load(open(RESULTS + ".json")) if os.path.isfile(RESULTS + ".json") else []
     for path in [c for c in args.checkpoints.split(",") if c]:

@@ -19,6 +19,7 @@ from lab.registry import REGISTRY
 from . import files, limits
 from .common import DEFAULT_CHECKPOINT, UNCHANGED, at_step, drawn, labelled_grid, last, plot_style
 from .messages import tr
+from .tab import CHECKPOINT, Bool, Input, Seed, Tab, Text
 
 
 GRID_SCALE = 3
@@ -136,3 +137,57 @@ def seconds_plot(seconds: dict, step_list: list[int], eta_list: list[float], ddp
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
+
+
+# ----------------------------------------------------------------------------- the tab
+
+INTRO = ("One seed, the same x_T, sampled at several step counts and eta values. At eta 0 the face stays the same "
+         "across step counts (DDIM is consistent); eta 1 over all steps is DDPM.")
+AFTER = ("HW6 Q2 on one screen: the first plot is what each setting costs, measured now; the second what it gives, "
+         "measured once for this checkpoint by `evaluate.py report --sweep --two-sample` (face rates and the two-sample "
+         "score, 0.5 = like real faces; FID where the Inception weights are present).")
+STRINGS = {
+    "DDIM compare": "DDIM 比較", "Compare": "比較", "Seed": "種子", "DDIM steps (comma-separated)": "DDIM 步數（以逗號分隔）",
+    "eta values (comma-separated)": "eta 值（以逗號分隔）", "Add DDPM (1000 steps: slow)": "加入 DDPM（1000 步：較慢）",
+    INTRO: "同一個種子、同一個 x_T，以不同步數與 eta 取樣。eta 為 0 時，不同步數下的臉幾乎不變（DDIM 具一致性）；"
+           "eta 為 1 且使用全部步數即為 DDPM。",
+    AFTER: "HW6 第 2 題一次看完：第一張圖是各設定的耗時（即時量測）；第二張是其品質，由 `evaluate.py report --sweep "
+           "--two-sample` 為此檢查點量測一次（人臉偵測率與雙樣本分數，0.5 = 與真實人臉無法區分；有 Inception 權重時另含 FID）。",
+}
+
+
+def _layout(ui):
+    import gradio as gr
+
+    from .i18n import T
+
+    ui.top(INTRO, ("seed", "steps", "etas", "ddpm"), "Compare")
+    grid = ui.picture(gr.Image(show_label=False, format="png", elem_id="cmp-grid"))  # labels are on the image
+    table = gr.Markdown(elem_id="cmp-table")
+    plot = ui.picture(gr.Image(show_label=False, format="png", elem_id="cmp-plot"))
+    # the report's plot has three panels: full width, so a projector shows its labels
+    quality = ui.picture(gr.Image(show_label=False, format="png", elem_id="cmp-quality"))
+    gr.Markdown(T(AFTER))
+    return [grid, table, plot, quality]
+
+
+def _expected(ex) -> tuple[str, str]:
+    most = limits.LIMITS.max_compare_evaluations
+    return (f"Here: the default 12 cells take {ex(1, 540)} (one image at a time); DDPM adds {ex(1, 1000)}. At most "
+            f"{most:,} network evaluations per run.",
+            f"本機：預設的 12 格{ex(1, 540, 'zh')}（一次一張）；加入 DDPM 再{ex(1, 1000, 'zh')}。每次最多 {most:,} 次網路運算。")
+
+
+TAB = Tab(
+    "compare", "cmp", "DDIM compare", compare_stream,
+    (Input("seed", Seed(), 0, "Seed"),
+     Input("steps", Text(), "10,20,50,100", "DDIM steps (comma-separated)", elem_id="cmp-steps"),
+     Input("etas", Text(), "0,0.5,1", "eta values (comma-separated)"),
+     Input("ddpm", Bool(), lambda: limits.LIMITS.ddpm_by_default, "Add DDPM (1000 steps: slow)", elem_id="cmp-ddpm"),
+     CHECKPOINT),
+    _layout,
+    examples=(("seed 3 · steps 5,10,20 · eta 0,1", dict(seed=3, steps="5,10,20", etas="0,1", ddpm=False)),
+              ("seed 11 · steps 10,50 · eta 0,0.5,1", dict(seed=11, steps="10,50", etas="0,0.5,1", ddpm=False))),
+    expected=_expected,
+    strings=STRINGS,
+)

@@ -20,6 +20,8 @@ from lab.registry import REGISTRY
 from . import files, limits
 from .common import DEFAULT_CHECKPOINT, drawn, font, plot_style, sampler_name
 from .messages import tr
+from .tab import CHECKPOINT, Choice, Input, Int, Real, Seed, Tab
+from .common import SAMPLER_NAMES
 
 MAX_IMAGES = 8
 MAX_KEPT = 80  # frames kept per run: the GIF shows up to 60 of them, the Q1 figure 20, the slider all
@@ -165,3 +167,80 @@ def denoise(seed: int, num_images: int = 5, sampler: str = "DDIM", steps: int = 
         yield image, status, None, None, sorted(os.path.join(frame_dir, f) for f in os.listdir(frame_dir))
     gif, figure = denoise_outputs(frames, out_dir)
     yield image, tr(f"{status} — done", f"{status}——完成"), gif, figure, sorted(os.path.join(frame_dir, f) for f in os.listdir(frame_dir))
+
+
+# ----------------------------------------------------------------------------- the tab
+
+def denoise_live(seed: int = 0, num_images: int = 5, sampler: str = "DDIM", steps: int = 50, eta: float = 0.0,
+                 checkpoint: str = DEFAULT_CHECKPOINT) -> Iterator[tuple]:
+    """The live run, and the slider over the frames kept so far (so it works after a Stop too)."""
+    import gradio as gr
+
+    for live, status, gif, fig, kept in denoise(seed, num_images, sampler, steps, eta, checkpoint):
+        yield (live, status, gif, fig, kept,
+               gr.update(maximum=max(1, len(kept) - 1), value=len(kept) - 1, visible=len(kept) > 1))
+
+
+def show_kept_frame(k, kept):
+    """The slider's frame: read from disk, nothing recomputed."""
+    import gradio as gr
+
+    if not kept:
+        return gr.skip()
+    return kept[max(0, min(int(k), len(kept) - 1))]
+
+
+STRINGS = {
+    "Denoising": "去噪過程", "Denoise": "去噪", "Seed": "種子", "Number of images": "圖片數量", "Sampler": "取樣器",
+    "Steps (DDPM always uses all 1000)": "步數（DDPM 固定使用全部 1000 步）", "eta (DDIM)": "eta（DDIM）",
+    "Go back to any kept step (no recomputing)": "回到任一保留的步驟（不需重新計算）", "Animation (GIF)": "動畫（GIF）",
+    "HW6 Question 1: images × timesteps": "HW6 第 1 題：圖片 × 時間步",
+    EXPLANATION: "上排：x_t，這一步時的樣本。下排：x̂0，網路根據 x_t 猜測的完成人臉。一開始 x_t 幾乎是純高斯雜訊，x̂0 "
+                 "則是一張模糊的平均臉。粗略的結構（臉的輪廓、髮色、眼睛的位置）在高雜訊的早期步驟就已決定；後面低雜訊"
+                 "的步驟只在去除剩餘雜訊的同時加入細節（眼睛高光、髮絲、邊緣）。執行結束後（或按下停止），可用滑桿回到"
+                 "任何保留的步驟。",
+}
+
+
+def _layout(ui):
+    import gradio as gr
+
+    from .i18n import T
+
+    with gr.Row():
+        with gr.Column(scale=1):
+            ui.make("seed", "num_images", "sampler", "steps", "eta")
+            ui.run("Denoise")
+            ui.expected()
+        with gr.Column(scale=2):
+            live = ui.picture(gr.Image(show_label=False, format="png", elem_id="den-live"))  # labelled on the image
+            scrub = gr.Slider(0, 1, value=0, step=1, visible=False, elem_id="den-scrub",
+                              label=T("Go back to any kept step (no recomputing)"))
+            frames = gr.State([])
+            status = gr.Markdown(elem_id="den-status")
+            gif = gr.File(label=T("Animation (GIF)"), elem_id="den-gif")
+            fig = ui.picture(gr.Image(label=T("HW6 Question 1: images × timesteps"), format="png", elem_id="den-fig"))
+            gr.Markdown(T(EXPLANATION))
+    return [live, status, gif, fig, frames, scrub]
+
+
+def _events(ui, outputs) -> None:
+    live, frames, scrub = outputs[0], outputs[4], outputs[5]
+    scrub.input(show_kept_frame, [scrub, frames], live, api_visibility="private")
+
+
+TAB = Tab(
+    "denoise", "den", "Denoising", denoise_live,
+    (Input("seed", Seed(), 0, "Seed"),
+     Input("num_images", Int(1, MAX_IMAGES), 5, "Number of images"),
+     Input("sampler", Choice(list(SAMPLER_NAMES)), "DDIM", "Sampler"),
+     Input("steps", Int(1, 1000), 50, "Steps (DDPM always uses all 1000)", elem_id="den-steps"),
+     Input("eta", Real(0, 1), 0.0, "eta (DDIM)"),
+     CHECKPOINT),
+    _layout,
+    examples=(("seed 1 · DDIM 20", dict(seed=1, num_images=4, steps=20)),
+              ("seed 7 · DPM-Solver++ 10", dict(seed=7, num_images=3, sampler="DPM-Solver++", steps=10))),
+    expected=lambda ex: (f"Here: 5 images, DDIM 50 steps: {ex(5, 50)}.", f"本機：5 張圖、DDIM 50 步{ex(5, 50, 'zh')}。"),
+    events=_events,
+    strings=STRINGS,
+)

@@ -17,6 +17,7 @@ from lab.uploads import read_images
 from . import limits
 from .common import DEFAULT_CHECKPOINT, DETECTOR_CHOICES, UNCHANGED, describe, font, get_detector, last  # noqa: F401
 from .messages import tr
+from .tab import CHECKPOINT, Choice, Files, Input, Int, Seed, Tab
 
 EXPLANATION = ("Anime-face boxes with confidences, and the **AFD rate**: the fraction of images with at least one "
                "face, as HW6 scores a submission (YOLOv8 `yolov8x6_animeface.pt`, conf 0.8, iou 0.8, imgsz 64). "
@@ -129,3 +130,58 @@ def caption(name: str, boxes: list[det.Box]) -> str:
 
 def detect(*args, **kwargs) -> tuple[list[tuple[np.ndarray, str]], str]:
     return last(detect_stream(*args, **kwargs))
+
+
+# ----------------------------------------------------------------------------- the tab
+
+STRINGS = {
+    "Detect (AFD)": "偵測 (AFD)", "Detect": "偵測", "Images or a .zip (optional)": "圖片或 .zip（可不上傳）",
+    "Seed (when nothing is uploaded)": "種子（未上傳時使用）", "Generated images": "生成圖片數", "Detector": "偵測器",
+    "Detected faces": "偵測到的人臉",
+    "Best available": "可用的最佳偵測器", "YOLOv8 yolov8x6_animeface.pt (HW6)": "YOLOv8 yolov8x6_animeface.pt（HW6）",
+    "Our YOLOv8n (not the HW6 detector)": "我們的 YOLOv8n（不是 HW6 的偵測器）", "lbpcascade (OpenCV)": "lbpcascade（OpenCV）",
+    EXPLANATION: "動漫人臉框與信心分數，以及 **AFD 比率**：至少有一張臉的圖片所占的比例，與 HW6 評分繳交作業的方式相同"
+                 "（YOLOv8 `yolov8x6_animeface.pt`，conf 0.8、iou 0.8、imgsz 64）。可上傳圖片或 zip，或不上傳而直接偵測"
+                 "生成的人臉。沒有作業的權重時，改用我們自己的小型 YOLOv8n 或 lbpcascade 偵測器，結果會註明用的是哪一個。"
+                 "**替我的作業評分**：上傳你的 HW6 zip（1000 張圖），也會得到 **FFD** 分數，也就是我們的 FID：在本專案"
+                 "訓練的人臉編碼器特徵中，與真實人臉的距離（越低越好），並與內附模型在相同張數下的 FFD 並列比較。",
+}
+
+
+def _layout(ui):
+    import gradio as gr
+
+    from lab import uploads
+
+    from .i18n import T, both
+
+    mb, n = uploads.MAX_FILE_BYTES // 2**20, uploads.MAX_IMAGES
+    gr.Markdown(both(EXPLANATION + f" Uploads: at most {mb} MB a file and {n} images per run.",
+                     STRINGS[EXPLANATION] + f"上傳限制：每個檔案最多 {mb} MB，每次最多 {n} 張圖片。"))
+    with gr.Row():
+        with gr.Column(scale=1):
+            ui.make("files", "seed", "num_images", "detector")
+            ui.run("Detect")
+            ui.expected()
+        with gr.Column(scale=2):
+            info = gr.Markdown(elem_id="afd-info")
+            gallery = gr.Gallery(label=T("Detected faces"), columns=4, height="auto", format="png",
+                                 elem_id="afd-gallery")
+    return [gallery, info]
+
+
+TAB = Tab(
+    "detect", "afd", "Detect (AFD)", detect_stream,
+    (Input("files", Files(multiple=True, types=("image", ".zip")), None, "Images or a .zip (optional)", link=False,
+           elem_id="afd-files"),
+     Input("seed", Seed(), 0, "Seed (when nothing is uploaded)"),
+     Input("num_images", Int(1, MAX_GENERATED), 16, "Generated images", elem_id="afd-num"),
+     Input("detector", Choice(list(DETECTOR_CHOICES), widget="dropdown", translate=True), "Best available", "Detector"),
+     CHECKPOINT),
+    _layout,
+    examples=(("8 faces from seed 100", dict(seed=100, num_images=8)),
+              ("8 faces from seed 200 · lbpcascade", dict(seed=200, num_images=8, detector="lbpcascade (OpenCV)"))),
+    expected=lambda ex: (f"Here: 16 generated faces (DPM-Solver++ 20) take {ex(16, 20)}.",
+                         f"本機：生成 16 張人臉（DPM-Solver++ 20）{ex(16, 20, 'zh')}。"),
+    strings=STRINGS,
+)

@@ -16,6 +16,7 @@ from lab.uploads import read_images
 from . import files
 from .common import DEFAULT_CHECKPOINT, drawn, labelled_grid, plot_style
 from .messages import tr
+from .tab import CHECKPOINT, Choice, Files, Input, Int, Seed, Tab, Text
 
 SOURCES = ("Generated face", "Uploaded image", "Training face")
 SPACINGS = ("trailing", "uniform", "linspace", "quad")
@@ -123,3 +124,55 @@ def forward(source: str = SOURCES[0], seed: int = 0, upload=None, timesteps: str
               f"x_0：{origin}；雜訊 ε 來自種子 {seed}，每一格都相同。在 t = T/2 = {T // 2} 時，訊號權重 √ᾱ 為 "
               f"{weights}。{steps} 步、{spacing} 間隔的取樣器走過 t = {visits}。")
     return image, plot, info
+
+
+# ----------------------------------------------------------------------------- the tab
+
+STRINGS = {
+    "Forward process": "前向過程", "Show": "顯示", "The face x_0": "人臉 x_0",
+    "Seed (the generated or training face, and the noise ε)": "種子（生成或訓練人臉，以及雜訊 ε）",
+    "Image (for 'Uploaded image')": "圖片（選「上傳圖片」時使用）", "Timesteps t (comma-separated)": "時間步 t（以逗號分隔）",
+    "T (diffusion steps of the schedules)": "T（排程的擴散步數）", "Sampler steps S (dots on the curves)": "取樣步數 S（曲線上的點）",
+    "Spacing of the sampler's steps": "取樣步的間隔方式", "The schedules": "排程曲線",
+    "q(x_t | x_0): schedules down, t across, the same ε": "q(x_t | x_0)：縱向為排程、橫向為 t，使用相同 ε",
+    "Generated face": "生成的人臉", "Uploaded image": "上傳圖片", "Training face": "訓練人臉",
+    EXPLANATION: "前向過程以封閉形式加入高斯雜訊：x_t = √ᾱ_t · x_0 + √(1 − ᾱ_t) · ε。每一列使用相同的 ε，所以只有排程不同。"
+                 "線性排程（DDPM）很早就把臉破壞掉：到 t ≈ 500 時幾乎什麼都不剩，許多步數都花在近乎純雜訊上。餘弦排程"
+                 "（Nichol & Dhariwal）讓 ᾱ 更久地維持在接近 1，並在 log-SNR 上更平均地分配步數；sigmoid 與其相似，但兩端"
+                 "更平。圓點是 S 步取樣器在所選間隔方式下走過的時間步：「trailing」從 t = T−1 開始，「uniform」（DDIM "
+                 "論文的做法）從 T − T/S 開始，永遠走不到雜訊最多的那一步。",
+}
+
+
+def _layout(ui):
+    import gradio as gr
+
+    from .i18n import T, translated
+
+    gr.Markdown(T(EXPLANATION))
+    with gr.Row():
+        with gr.Column(scale=1):
+            shown = list(SOURCES) if training_faces_present() else list(SOURCES[:2])  # a Space has no training faces
+            ui.add("source", gr.Radio(translated(shown), value=SOURCES[0], label=T("The face x_0")))
+            ui.make("seed", "upload", "timesteps", "T", "steps", "spacing")
+            ui.run("Show", stop=False)
+        with gr.Column(scale=2):
+            grid = ui.picture(gr.Image(show_label=False, format="png", elem_id="fw-grid"))  # labelled on the image
+            info = gr.Markdown(elem_id="fw-info")
+            plot = ui.picture(gr.Image(label=T("The schedules"), format="png", elem_id="fw-plot"))
+    return [grid, plot, info]
+
+
+TAB = Tab(
+    "forward", "fw", "Forward process", forward,
+    (Input("source", Choice(SOURCES, translate=True), SOURCES[0], "The face x_0"),
+     Input("seed", Seed(), 0, "Seed (the generated or training face, and the noise ε)"),
+     Input("upload", Files(), None, "Image (for 'Uploaded image')", link=False, elem_id="fw-upload"),
+     Input("timesteps", Text(), "0,50,100,250,500,750,999", "Timesteps t (comma-separated)", elem_id="fw-ts"),
+     Input("T", Int(50, 1000), 1000, "T (diffusion steps of the schedules)"),
+     Input("steps", Int(1, 100), 10, "Sampler steps S (dots on the curves)"),
+     Input("spacing", Choice(SPACINGS), "trailing", "Spacing of the sampler's steps"),
+     CHECKPOINT),
+    _layout,
+    strings=STRINGS,
+)

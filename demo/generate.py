@@ -1,4 +1,4 @@
-"""The Generate tab: seed → images. A plain function; app.py turns its ValueErrors into messages."""
+"""The Generate tab: seed → images. `generate` is a plain function; `TAB` declares the tab (demo/tab.py)."""
 from __future__ import annotations
 
 import random
@@ -11,8 +11,9 @@ from lab.pipeline import batches
 from lab.registry import REGISTRY
 
 from . import limits
-from .common import DEFAULT_CHECKPOINT, sampler_name
+from .common import DEFAULT_CHECKPOINT, SAMPLER_NAMES, sampler_name
 from .messages import tr
+from .tab import CHECKPOINT, Bool, Choice, Input, Int, Real, Seed, Tab
 
 MAX_IMAGES = 64
 
@@ -37,3 +38,60 @@ def generate(seed: int, num_images: int, sampler: str = "DPM-Solver++", steps: i
               f"{count} 張圖，種子 {seeds[0]}–{seeds[-1]}，{how}：{seconds:.2f} 秒"
               f"（每張 {seconds / count:.2f} 秒），模型 {checkpoint}")
     return images, info, seeds[0]
+
+
+# ----------------------------------------------------------------------------- the tab
+
+STRINGS = {
+    "Generate": "生成", "Seed (the images use seeds seed, seed+1, …)": "種子（各圖依序使用種子 seed, seed+1, …）",
+    "Randomize seed": "隨機種子", "Number of images": "圖片數量", "Sampler": "取樣器",
+    "Steps (DDPM always uses all 1000)": "步數（DDPM 固定使用全部 1000 步）",
+    "eta (DDIM: 0 deterministic, 1 like DDPM)": "eta（DDIM：0 為確定性，1 近似 DDPM）",
+    "Truncation ψ (StyleGAN only: 1 = none, lower = nearer the average face)":
+        "截斷 ψ（僅 StyleGAN：1 = 不截斷，越小越接近平均臉）",
+    "Generated faces (download: the gallery's buttons)": "生成的人臉（可用圖庫按鈕下載）",
+    "Seeds 0–7, DPM-Solver++ 10 steps: press Generate for your own.":
+        "種子 0–7，DPM-Solver++ 10 步：按「生成」產生你自己的。",
+}
+PSI_LABEL = "Truncation ψ (StyleGAN only: 1 = none, lower = nearer the average face)"
+FIRST = dict(seed=0, num_images=8, sampler="DPM-Solver++", steps=10, eta=0.0)  # faces on first load
+
+
+def _layout(ui):
+    import gradio as gr
+
+    from .i18n import T
+
+    first_images = generate(**FIRST, checkpoint=ui.shared.default_checkpoint)[0] \
+        if ui.shared.default_checkpoint else []
+    with gr.Row():
+        with gr.Column(scale=1):
+            ui.make("seed", "randomize", "num_images", "sampler", "steps", "eta", "checkpoint", "psi")
+            ui.run("Generate", stop=False)
+            ui.expected()
+        with gr.Column(scale=2):
+            gallery = gr.Gallery(value=first_images or None, columns=4, height="auto", format="png",
+                                 label=T("Generated faces (download: the gallery's buttons)"), elem_id="gen-gallery")
+            info = gr.Markdown(T("Seeds 0–7, DPM-Solver++ 10 steps: press Generate for your own.")
+                               if first_images else "", elem_id="gen-info")
+    return [gallery, info, ui.components["seed"]]
+
+
+TAB = Tab(
+    "generate", "gen", "Generate", generate,
+    (Input("seed", Seed(), 0, "Seed (the images use seeds seed, seed+1, …)"),
+     Input("num_images", Int(1, MAX_IMAGES), 8, "Number of images"),
+     Input("sampler", Choice(list(SAMPLER_NAMES)), "DPM-Solver++", "Sampler"),
+     Input("steps", Int(1, 1000), 10, "Steps (DDPM always uses all 1000)"),
+     Input("eta", Real(0, 1), 0.0, "eta (DDIM: 0 deterministic, 1 like DDPM)"),
+     CHECKPOINT,
+     Input("randomize", Bool(), False, "Randomize seed", link=False),
+     Input("psi", Real(0, 1), 1.0, PSI_LABEL, elem_id="gen-psi")),
+    _layout,
+    examples=(("seed 7 · DDIM 20", dict(seed=7, sampler="DDIM", steps=20)),
+              ("seed 42 · DPM-Solver++ 20", dict(seed=42, steps=20)),
+              ("seed 3 · DDIM 50, eta 1", dict(seed=3, num_images=4, sampler="DDIM", steps=50, eta=1.0))),
+    expected=lambda ex: (f"Here: 8 images at DPM-Solver++ 10 steps take {ex(8, 10)}; DDPM {ex(1, 1000)} per image.",
+                         f"本機：8 張圖、DPM-Solver++ 10 步{ex(8, 10, 'zh')}；DDPM 每張{ex(1, 1000, 'zh')}。"),
+    strings=STRINGS,
+)

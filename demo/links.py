@@ -11,32 +11,12 @@ from lab import inputs
 from lab.refusal import Refusal
 from lab.registry import REGISTRY
 
-from . import common
+from .tab import link_specs
+from .tabs import TABS
 from .messages import localized, speaking, tr
 
-SAMPLERS = list(common.SAMPLER_NAMES)
-DETECTORS = list(common.DETECTOR_CHOICES)
-BOOL = ("bool",)
-
-# tab → its inputs in the order of the tab's handler: name → kind
-VIEWS: dict[str, dict[str, tuple]] = {
-    "generate": {"seed": ("int", 0, inputs.MAX_SEED), "num_images": ("int", 1, 64), "sampler": ("choice", SAMPLERS),
-                 "steps": ("int", 1, 1000), "eta": ("float", 0, 1), "psi": ("float", 0, 1)},
-    "forward": {"source": ("choice", ["Generated face", "Uploaded image", "Training face"]),
-                "seed": ("int", 0, inputs.MAX_SEED), "timesteps": ("text",), "T": ("int", 50, 1000),
-                "steps": ("int", 1, 100), "spacing": ("choice", ["trailing", "uniform", "linspace", "quad"])},
-    "denoise": {"seed": ("int", 0, inputs.MAX_SEED), "num_images": ("int", 1, 8), "sampler": ("choice", SAMPLERS),
-                "steps": ("int", 1, 1000), "eta": ("float", 0, 1)},
-    "compare": {"seed": ("int", 0, inputs.MAX_SEED), "steps": ("text",), "etas": ("text",), "ddpm": BOOL},
-    "interpolate": {"seed_a": ("int", 0, inputs.MAX_SEED), "seed_b": ("int", 0, inputs.MAX_SEED),
-                    "frames": ("int", 2, 16), "steps": ("int", 1, 100), "psi": ("float", 0, 1)},
-    "detect": {"seed": ("int", 0, inputs.MAX_SEED), "num_images": ("int", 1, 64), "detector": ("choice", DETECTORS)},
-    "batch": {"num_images": ("int", 1, 1000), "seed": ("int", 0, inputs.MAX_SEED), "sampler": ("choice", SAMPLERS),
-              "steps": ("int", 1, 1000), "eta": ("float", 0, 1), "afd": BOOL, "detector": ("choice", DETECTORS),
-              "psi": ("float", 0, 1)},
-    "versus": {"num_images": ("int", 1, 16), "seed": ("int", 0, inputs.MAX_SEED), "ddim_steps": ("int", 1, 1000),
-               "ddpm": BOOL, "detector": ("choice", DETECTORS)},
-}
+# tab → its linkable inputs in the order of the tab's handler: name → kind, from the tabs' own declarations
+VIEWS: dict[str, dict[str, tuple]] = link_specs(TABS)
 GLOBAL = {"checkpoint", "present", "tab", "__theme", "lang"}  # read elsewhere (or by Gradio), not per tab
 
 

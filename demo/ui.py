@@ -11,13 +11,8 @@ import gradio as gr
 from lab.refusal import Refusal
 from lab.registry import REGISTRY, Registry
 
-from . import batch as bt
-from . import compare as cmp
-from . import denoise as dn
-from . import detect as dt
-from . import versus as vs
 from .common import UNCHANGED
-from .i18n import T, both
+from .i18n import both
 from .messages import speaking, translate
 
 log = logging.getLogger("anime-face-lab")
@@ -109,44 +104,6 @@ def as_gr_error(fn):
     return wrapped
 
 
-# ----------------------------------------------------------------------------- handlers with Gradio's progress bar
-
-def compare_with_progress(seed, steps, etas, include_ddpm, checkpoint, progress=gr.Progress()):
-    yield from cmp.compare_stream(seed, steps, etas, include_ddpm, checkpoint,
-                                  progress=lambda f, d: progress(f, desc=d))
-
-
-def batch_with_progress(num, seed, sampler, steps, eta, checkpoint, compute_afd, detector, psi,
-                        progress=gr.Progress()):
-    yield from bt.batch_stream(num, seed, sampler, steps, eta, checkpoint, compute_afd, detector, psi,
-                               progress=lambda f, d: progress(f, desc=d))
-
-
-def versus_with_progress(num, seed, ddim_steps, include_ddpm, detector, progress=gr.Progress()):
-    yield from vs.versus_stream(num, seed, ddim_steps, include_ddpm, detector=detector,
-                                progress=lambda f, d: progress(f, desc=d))
-
-
-def denoise_with_scrubber(seed, num, sampler, steps, eta, checkpoint):
-    """The live run, and the slider over the frames kept so far (so it works after a Stop too)."""
-    for live, status, gif, fig, kept in dn.denoise(seed, num, sampler, steps, eta, checkpoint):
-        yield (live, status, gif, fig, kept,
-               gr.update(maximum=max(1, len(kept) - 1), value=len(kept) - 1, visible=len(kept) > 1))
-
-
-def show_kept_frame(k, kept):
-    """The slider's frame: read from disk, nothing recomputed."""
-    if not kept:
-        return gr.skip()
-    return kept[max(0, min(int(k), len(kept) - 1))]
-
-
-def detect_with_progress(files_=None, seed=0, num=16, detector="Best available", checkpoint=dt.DEFAULT_CHECKPOINT,
-                         progress=gr.Progress()):
-    """Uploads are optional (nothing uploaded: generated faces), so the API takes no files at its defaults too."""
-    yield from dt.detect_stream(files_, seed, num, detector, checkpoint, progress=lambda f, d: progress(f, desc=d))
-
-
 def checkpoint_choices(registry: Registry = REGISTRY) -> list[tuple]:
     """(label in the visitor's language, name) per checkpoint: the label carries its two-sample score."""
     out = []
@@ -156,21 +113,6 @@ def checkpoint_choices(registry: Registry = REGISTRY) -> list[tuple]:
         out.append((both(f"{name} · two-sample {q['mean']:.2f} (0.5 = like real){ffd}",
                          f"{name} · 雙樣本分數 {q['mean']:.2f}（0.5 = 與真實無法區分）{ffd}") if q else name, name))
     return out
-
-
-def psi_slider(elem_id: str) -> gr.Slider:
-    return Slider(0, 1, value=1, step=0.05, elem_id=elem_id,
-                  label=T("Truncation ψ (StyleGAN only: 1 = none, lower = nearer the average face)"))
-
-
-def seed_box(label=None, value: int = 0, **kw) -> gr.Number:
-    return Number(value=value, precision=0, label=label or T("Seed"), **kw)
-
-
-def run_and_stop(label: str, prefix: str) -> tuple[gr.Button, gr.Button]:
-    with gr.Row():
-        return (gr.Button(label, variant="primary", elem_id=f"{prefix}-run"),
-                gr.Button(T("Stop"), variant="stop", elem_id=f"{prefix}-stop"))
 
 
 def examples(rows: list[list], labels: list[str], inputs: list, outputs: list, fn) -> None:

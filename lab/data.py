@@ -100,6 +100,17 @@ def faces_hwc(path: str, split: str, size: int = 64, limit: int = 0) -> np.ndarr
     return load_images(path, size, limit=limit, log=None, split=split).permute(0, 2, 3, 1).numpy()
 
 
+def real_faces(split: str, path: str | None = None) -> np.ndarray:
+    """faces_hwc of the real faces (paths.FACES by default) for a measuring script; where they are absent, the
+    script stops with one sentence saying where they go."""
+    from . import paths
+
+    path = path or paths.FACES
+    if not os.path.isdir(path):
+        raise SystemExit(f"no real faces at {path}: set ANIME_FACES_DIR")
+    return faces_hwc(path, split)
+
+
 def sample_faces(path: str, split: str, n: int, seed: int, resample: str = "bicubic", size: int = 64) -> np.ndarray:
     """n faces of a split chosen by `seed` (in file order), uint8 [n, size, size, 3]; resample "bicubic" decodes
     them as training does, "box" with the other filter (a calibration set: a critic sees the difference)."""

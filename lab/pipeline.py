@@ -100,6 +100,22 @@ def interpolation_stream(model: Model, seed_a: int, seed_b: int, frames: int, st
     return model.interpolation(seed_a, seed_b, frames, steps, psi)
 
 
+def cached_images(model: Model, name: str, n: int, first_seed: int = 0) -> np.ndarray:
+    """n images at generate.py's defaults (DPM-Solver++ 20; StyleGAN ψ 1) from seeds first_seed … first_seed+n-1,
+    cached in the lab cache by checkpoint name, steps trained, n and first seed: the measuring scripts
+    (bench/quality.py's seed s is first_seed 100000·s) share one set of generated images."""
+    from . import paths
+
+    tag = f"-from{first_seed}" if first_seed else ""
+    cache = os.path.join(paths.CACHE, "diagnose", f"{name}-{model.config.get('steps_trained')}-{n}{tag}.npy")
+    if os.path.isfile(cache):
+        return np.load(cache)
+    images = np.concatenate([b for _, b in generate_batches(model, range(first_seed, first_seed + n))])
+    os.makedirs(os.path.dirname(cache), exist_ok=True)
+    np.save(cache, images)
+    return images
+
+
 def write_zip(folder: str, names: Sequence[str], zip_path: str) -> None:
     """A zip of `names` with fixed timestamps, so equal images give a byte-identical zip."""
     import zipfile

@@ -21,6 +21,20 @@ from .loop import DataWalk
 from .plumbing import (flatten_optimizer, prefixed, read_training_state, restore_rng, resumed_config,
                        unflatten_optimizer, write_training_state)
 
+@dataclass
+class Bookkeeping:
+    """The flags every trainer has beside its own (a trainer's config subclasses this; it may change defaults)."""
+    moments_dtype: str = "float32"  # optimizer moments in training_state: float32 (exact resume) | bfloat16 (half)
+    progress: bool = True
+    log_every: int = 20
+    sample_every: int = 500
+    save_every: int = 250
+    sample_seeds: int = 16
+    seed: int = 0
+    max_images: int = 0  # use only the first N images (0 = all); for quick tests
+    threads: int = 0  # torch CPU threads (0 = torch's default)
+
+
 Modules = dict[str, torch.nn.Module]  # state prefix → module, e.g. {"model.": unet, "ema.": ema}
 Optimizers = dict[str, tuple[torch.optim.Optimizer, str]]  # tensor prefix → (optimizer, its key in the metadata)
 
