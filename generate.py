@@ -73,9 +73,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--model", choices=tuple(DEFAULT_CHECKPOINTS), default=None,
                    help="the shipped checkpoint of this kind (default diffusion), or the kind --checkpoint must be")
     p.add_argument("--checkpoint", default=None, help="a checkpoint folder (diffusion or StyleGAN)")
-    p.add_argument("--sampler", choices=SAMPLERS, default="dpm-solver")
-    p.add_argument("--steps", type=int, default=20, help="sampling steps (ignored by ddpm, which uses all T)")
-    p.add_argument("--eta", type=float, default=0.0, help="DDIM eta in [0, 1]")
+    p.add_argument("--sampler", choices=SAMPLERS, default=None,
+                   help="default: the checkpoint's own (dpm-solver; a distilled student: the one it was made for)")
+    p.add_argument("--steps", type=int, default=None, help="sampling steps (ignored by ddpm, which uses all T); "
+                   "default: the checkpoint's own (20; a student: its steps)")
+    p.add_argument("--eta", type=float, default=None, help="DDIM eta in [0, 1] (default: the checkpoint's own, 0)")
     p.add_argument("--psi", type=float, default=1.0, help="StyleGAN truncation in [0, 1] (1 = none)")
     p.add_argument("--seed", type=int, default=0, help="image i uses seed SEED+i-1")
     p.add_argument("--batch-size", type=int, default=64)
@@ -93,7 +95,9 @@ def main(argv: list[str] | None = None) -> int:
         model = load_checkpoint(args.checkpoint or DEFAULT_CHECKPOINTS[args.model or "diffusion"], procs.device)
         if args.model and model.kind != args.model:
             raise ValueError(f"{args.checkpoint} is a {model.kind} checkpoint, not {args.model}")
-        settings = model.check(args.sampler, args.steps, args.eta, args.psi)  # refused before the folder is touched
+        default = model.default_sampler()
+        settings = model.check(args.sampler or default[0], default[1] if args.steps is None else args.steps,
+                               default[2] if args.eta is None else args.eta, args.psi)  # before the folder is touched
         prepare_out(args.out, args.overwrite, delete=procs.rank == 0)  # every process refuses alike
         procs.wait()  # every process writes only after the folder was checked and cleared
         from tqdm.auto import tqdm

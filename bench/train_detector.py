@@ -132,15 +132,13 @@ def write_dataset(faces: np.ndarray, root: str, n_train: int, n_val: int, size: 
 def export(best_pt: str, out: str, info: dict) -> None:
     """ultralytics' best.pt (our own file) -> fp16 safetensors + detector.json."""
     det.import_ultralytics()
-    from safetensors.torch import save_file
     from ultralytics import YOLO
 
+    from lab.checkpoint import write_checkpoint
+
     state = YOLO(best_pt).model.float().state_dict()
-    os.makedirs(out, exist_ok=True)
-    save_file({k: v.detach().half().contiguous() if v.is_floating_point() else v.contiguous()
-               for k, v in state.items()}, os.path.join(out, "model.safetensors"))
-    with open(os.path.join(out, "detector.json"), "w") as f:
-        json.dump({"format": det.OWN_FORMAT, "yaml": "yolov8n.yaml", "names": ["face"], **info}, f, indent=2)
+    write_checkpoint(out, {k: v.half() if v.is_floating_point() else v for k, v in state.items()},
+                     {"format": det.OWN_FORMAT, "yaml": "yolov8n.yaml", "names": ["face"], **info}, "detector.json")
 
 
 def evaluate(out: str, faces: np.ndarray, checkpoint: str, n_generated: int) -> dict:

@@ -14,7 +14,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from lab import inputs
-from lab.pipeline import network_evaluations, stream, to_uint8
+from lab.pipeline import to_uint8
 from lab.registry import REGISTRY
 
 from . import files, limits
@@ -73,9 +73,9 @@ def denoise_stream(seed: int, num_images: int = 5, sampler: str = "DDIM", steps:
     `frame_dir`, save that moment's image there as kNNN.png."""
     seeds = inputs.seeds(seed, num_images, MAX_IMAGES)
     model = REGISTRY.diffusion(checkpoint, "the denoising animation")
-    name = sampler_name(sampler)
-    limits.LIMITS.check_cost(len(seeds), network_evaluations(model, name, steps), "this denoising run")
-    run = stream(model, name, steps, eta, seeds=seeds)
+    settings = model.check(sampler_name(sampler), steps, eta)  # the one validation of this request
+    limits.LIMITS.check_cost(len(seeds), model.evaluations(settings), "this denoising run")
+    run = model.stream(settings, seeds=seeds)
     moments = len(run) + 1  # x_T, then one per step
     keep = set(np.linspace(0, moments - 1, min(MAX_KEPT, moments)).round().astype(int).tolist())
     deadline = limits.LIMITS.deadline()

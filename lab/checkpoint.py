@@ -43,14 +43,15 @@ def atomic_save_tensors(tensors: dict[str, torch.Tensor], path: str, metadata: d
     os.replace(tmp, path)
 
 
-def write_checkpoint(path: str, weights: torch.nn.Module | dict[str, torch.Tensor], config: dict) -> None:
+def write_checkpoint(path: str, weights: torch.nn.Module | dict[str, torch.Tensor], config: dict,
+                     config_name: str = CONFIG_NAME) -> None:
     """The one way a checkpoint folder is written: the weights (a module's state or tensors) atomically, then
     config.json atomically. A reader never sees a config without its weights; a crash between the two leaves
     the new weights beside the old config, which load_checkpoint refuses in one sentence if they differ."""
     os.makedirs(path, exist_ok=True)
     tensors = weights.state_dict() if isinstance(weights, torch.nn.Module) else weights
     atomic_save_tensors(tensors, os.path.join(path, WEIGHTS_NAME))
-    atomic_write_bytes(os.path.join(path, CONFIG_NAME), json.dumps(config, indent=2).encode())
+    atomic_write_bytes(os.path.join(path, config_name), json.dumps(config, indent=2).encode())
 
 
 def save_checkpoint(path: str, net: torch.nn.Module, unet_config: UNetConfig, schedule_name: str,

@@ -88,6 +88,10 @@ class LoadedModel:
     def evaluations(self, settings: Settings) -> int:
         return self.schedule.num_timesteps if settings.steps is None else settings.steps
 
+    def default_sampler(self) -> tuple[str, int | None, float]:
+        """(sampler, steps, eta) this model is sampled with when nothing else is asked: generate.py's defaults."""
+        return "dpm-solver", 20, 0.0
+
     def start_noise(self, seeds: Sequence[int]) -> tuple[torch.Tensor, list[torch.Generator]]:
         """x_T for each seed (in the UNet's memory format) and the generator each image keeps drawing from."""
         device = next(self.net.parameters()).device
@@ -181,6 +185,10 @@ class DistilledModel(LoadedModel):
     def step_counts(self, wanted: list[int]) -> list[int]:
         return self.made_for()[1]
 
+    def default_sampler(self) -> tuple[str, int | None, float]:
+        name, allowed, eta = self.made_for()
+        return name, allowed[-1], eta
+
     def interpolation_settings(self, steps: int) -> Settings:
         """Interpolation needs a deterministic sampler: the steps it takes nearest `steps`; a student made for
         re-noising (η > 0) goes in its fewest steps, which for one step is exactly its sampler."""
@@ -212,6 +220,9 @@ class LoadedGAN:
 
     def evaluations(self, settings: Settings) -> int:
         return 1
+
+    def default_sampler(self) -> tuple[str, int | None, float]:
+        return "dpm-solver", 20, 0.0  # ignored: one generator pass
 
     def stream(self, settings: Settings, seeds=None, x_T=None) -> Sampling:
         return self.require_steps("this view")  # raises: a GAN has no steps to show

@@ -120,3 +120,19 @@ def test_bad_flags_say_what_is_allowed(tmp_path, teacher_run, capsys):
     (gan / "config.json").write_text("{}")
     with pytest.raises(SystemExit, match="no training state"):
         distill(parse_args(flags(teacher_run[0], teacher_run[1], str(tmp_path / "none"), "--resume")))
+
+
+def test_generate_py_samples_a_student_as_it_was_made_and_refuses_the_rest(tmp_path, capsys):
+    from generate import main as generate_main
+    from helpers import TINY
+    from lab.checkpoint import save_checkpoint
+
+    ck = str(tmp_path / "student")
+    save_checkpoint(ck, random_unet(std=0.05), TINY, "cosine", 50, "v", extra={
+        "distillation": {"method": "progressive"}, "sampler": {"name": "ddim", "steps": 2, "eta": 0.0}})
+    assert generate_main(["--checkpoint", ck, "--n", "3", "--out", str(tmp_path / "out"), "--no-progress"]) == 0
+    assert sorted(os.listdir(tmp_path / "out")) == ["1.jpg", "2.jpg", "3.jpg"]
+    assert generate_main(["--checkpoint", ck, "--n", "3", "--out", str(tmp_path / "other"), "--no-progress",
+                          "--sampler", "dpm-solver"]) == 2
+    assert "this distilled student takes DDIM at 2 steps only, not DPM-Solver++" in capsys.readouterr().err
+    assert not os.path.exists(tmp_path / "other") or not os.listdir(tmp_path / "other")
