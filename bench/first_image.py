@@ -3,6 +3,7 @@ default settings and wait until the gallery shows an image. A fresh page for eve
 the first request the server sees.
 
     python bench/first_image.py [--runs 5] [--chromium /usr/bin/chromium]
+    python bench/first_image.py --tab playground      # the 2-D playground's default view (a shipped model)
 """
 from __future__ import annotations
 
@@ -16,12 +17,16 @@ import time
 import urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# tab → (its link, run button, the element that says this click's result is in, its text, the first picture)
+TABS = {"generate": ("", "#gen-run", "#gen-info", "network evaluations", "#gen-gallery img"),
+        "playground": ("?tab=playground", "#pg-run", "#pg-status", "sliced Wasserstein", "#pg-views img")}
 
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--runs", type=int, default=5)
     p.add_argument("--chromium", default="/usr/bin/chromium")
+    p.add_argument("--tab", choices=tuple(TABS), default="generate")
     args = p.parse_args()
     from playwright.sync_api import expect, sync_playwright
 
@@ -48,16 +53,17 @@ def main() -> None:
             browser = pw.chromium.launch(executable_path=args.chromium, headless=True,
                                          args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
             for run in range(args.runs):
+                link, run_button, result, text, picture = TABS[args.tab]
                 page = browser.new_page(viewport={"width": 1280, "height": 900})
-                page.goto(url)
-                expect(page.locator("#gen-run")).to_be_visible()
+                page.goto(url + link)
+                expect(page.locator(run_button)).to_be_visible()
                 t0 = time.perf_counter()
-                page.locator("#gen-run").click()
-                # the gallery already shows seeds 0-7 on load: wait for this click's result (its summary line)
-                expect(page.locator("#gen-info")).to_contain_text("network evaluations", timeout=60_000)
-                expect(page.locator("#gen-gallery img").first).to_be_visible(timeout=60_000)
+                page.locator(run_button).click()
+                # Generate's gallery already shows seeds 0-7 on load: wait for this click's result (its summary)
+                expect(page.locator(result)).to_contain_text(text, timeout=60_000)
+                expect(page.locator(picture).first).to_be_visible(timeout=60_000)
                 times.append(time.perf_counter() - t0)
-                info = page.locator("#gen-info").inner_text()
+                info = page.locator(result).inner_text()
                 print(f"run {run + 1}: {times[-1]:.2f} s from click to first image ({info})")
                 page.close()
             browser.close()

@@ -25,14 +25,16 @@ class Limits:
     max_ddpm_images: int  # DDPM costs 1000 network evaluations per image
     max_compare_evaluations: int  # Compare: the sum of the steps of all its cells (+ 1000 for DDPM)
     max_image_evaluations: int  # any job: images × network evaluations
+    max_train_seconds: float  # the 2-D playground's live training stops here (with what it has learnt)
 
     @classmethod
     def for_mode(cls, public: bool) -> Limits:
         if public:
-            return cls(True, job_seconds=240, queue_size=24, ddpm_by_default=False, max_ddpm_images=4,
-                       max_compare_evaluations=1600, max_image_evaluations=25_000)
+            # a queue of 64: a class of 30 that each press a button at once is served, not turned away
+            return cls(True, job_seconds=240, queue_size=64, ddpm_by_default=False, max_ddpm_images=4,
+                       max_compare_evaluations=1600, max_image_evaluations=25_000, max_train_seconds=30)
         return cls(False, job_seconds=3600, queue_size=64, ddpm_by_default=True, max_ddpm_images=64,
-                   max_compare_evaluations=20_000, max_image_evaluations=1_000_000)
+                   max_compare_evaluations=20_000, max_image_evaluations=1_000_000, max_train_seconds=600)
 
     def check_cost(self, images: int, evaluations: int, what: str) -> None:
         """Refuse a job of images × evaluations above the cap, before it starts."""

@@ -46,6 +46,9 @@ ZH: dict[str, str] = {
     "bad_zip": "{file} 是損毀或不支援的 zip：請上傳一般的圖片 .zip",
     "too_many": "每次最多 {most} 張圖片；這些上傳檔超過了",
     "damaged": "無法從 zip 讀出 {file}：這個 zip 已損毀",
+    "word": "文字必須有 1 到 {most} 個字元，收到的是 {n} 個",
+    "word_glyphs": "這裡的字型沒有 {word} 的字形：請輸入字母或數字",
+    "playground_untrained": "這些設定沒有內附模型（內附的是 {word!r} 與各內建資料集，cosine、T 100、寬度 128）：請勾選「訓練」",
     "server": "伺服器發生錯誤（{error}）；沒有任何改變，服務仍在運作：請再試一次，或換個設定。",
 }
 

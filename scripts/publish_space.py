@@ -53,7 +53,8 @@ def space_files() -> list[str]:
             keep.add(path)
         elif top == "checkpoints":
             parts = path.split("/")
-            if (len(parts) == 2 and parts[1] in CHECKPOINT_TOP) or "/".join(parts[2:]) in CHECKPOINT_FILES:
+            if (len(parts) == 2 and parts[1] in CHECKPOINT_TOP) or "/".join(parts[2:]) in CHECKPOINT_FILES \
+                    or (parts[1] == "playground" and path.endswith(".safetensors")):  # the playground's models
                 keep.add(path)
     return sorted(p for p in keep if p in files)
 

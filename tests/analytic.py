@@ -23,3 +23,17 @@ def gaussian_eps(schedule: Schedule, mean: float, std: float):
         ab = _alpha_bar(schedule, t, x)
         return (1 - ab).sqrt() * (x - ab.sqrt() * mean) / (ab * std**2 + 1 - ab)
     return model
+
+
+def gmm_eps(schedule: Schedule, means: torch.Tensor, weights: torch.Tensor, std: float):
+    """Data ~ Σ_k w_k N(μ_k, std² I) in the plane: x_t ~ Σ_k w_k N(√ᾱ μ_k, (ᾱ std² + 1 − ᾱ) I), so
+    E[ε | x_t] = −√(1−ᾱ) ∇log p_t(x_t) = √(1−ᾱ) Σ_k r_k(x_t) (x_t − √ᾱ μ_k) / (ᾱ std² + 1 − ᾱ), r_k the
+    components' posterior weights."""
+    def model(x, t):
+        ab = schedule.alphas_cumprod[t].to(x.dtype)[:, None, None]  # [B, 1, 1]
+        var = ab * std**2 + 1 - ab
+        diff = x[:, None, :] - ab.sqrt() * means[None].to(x.dtype)  # [B, K, 2]
+        logits = torch.log(weights.to(x.dtype))[None] - (diff**2).sum(-1) / (2 * var[:, :, 0])
+        r = torch.softmax(logits, dim=1)[:, :, None]
+        return (1 - ab[:, :, 0]).sqrt() * (r * diff).sum(1) / var[:, :, 0]
+    return model

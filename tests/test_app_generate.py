@@ -52,4 +52,5 @@ def test_app_wraps_errors_as_gr_error():
     with pytest.raises(gr.Error, match="number of images"):
         as_gr_error(gen.generate)(0, 0, "DDIM", 10, 0.0)
     named = {fn.api_name for fn in build()[0].fns.values() if fn.api_visibility == "public"}
-    assert named == {"generate", "forward", "denoise", "compare", "interpolate", "detect", "batch", "versus"}
+    assert named == {"generate", "forward", "denoise", "compare", "interpolate", "detect", "batch", "versus",
+                     "playground"}

@@ -332,3 +332,38 @@ def test_every_tab_in_headless_chromium(app_url):
             expect(page.locator("#vs-grid img")).to_be_visible()
             shot("versus")
         browser.close()
+
+
+@pytest.mark.skipif(not os.path.exists(CHROMIUM) and not os.environ.get("CI"),
+                    reason="Debian's chromium is not installed (.ci/run installs it)")
+def test_the_playground_in_headless_chromium(app_url, client):
+    """The 2-D playground at its defaults on a desktop, and a typed word trained live on a phone in 繁體中文."""
+    from playwright.sync_api import expect, sync_playwright
+
+    views, fit, gif, summary = client.predict(api_name="/playground")  # the API at its defaults
+    assert os.path.isfile(views) and os.path.isfile(fit) and "sliced Wasserstein" in summary
+    shots = os.environ.get("SCREENSHOT_DIR")
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                     args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.goto(app_url + "?tab=playground")
+        page.locator("#pg-run").click()
+        expect(page.locator("#pg-status")).to_contain_text("sliced Wasserstein", timeout=60_000)
+        for elem in ("#pg-views img", "#pg-fit img", "#pg-gif img"):
+            expect(page.locator(elem)).to_be_visible(timeout=60_000)
+        if shots:
+            page.screenshot(path=os.path.join(shots, "app_playground.png"), full_page=True)
+        phone = browser.new_context(locale="zh-TW", viewport={"width": 390, "height": 844}, is_mobile=True,
+                                    has_touch=True).new_page()
+        phone.goto(app_url + "?tab=playground&data=word&word=%E6%93%B4%E6%95%A3&train=true&sampler=DPM-Solver%2B%2B")
+        expect(phone.get_by_role("tab", name="2D 遊樂場")).to_be_visible(timeout=30_000)
+        phone.locator("#pg-run").click()
+        expect(phone.locator("#pg-status")).to_contain_text("剛剛訓練", timeout=120_000)
+        expect(phone.locator("#pg-views img")).to_be_visible()
+        box = phone.locator("#pg-views img").bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= 391, box
+        if shots:
+            phone.locator("#pg-views").scroll_into_view_if_needed()
+            phone.screenshot(path=os.path.join(shots, "app_phone_playground_zh-TW.png"))
+        browser.close()

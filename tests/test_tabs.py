@@ -64,4 +64,4 @@ def test_links_and_api_come_from_the_same_declarations():
             if i.link:
                 assert i.name in links.VIEWS[tab.id]
     assert [t.id for t in TABS] == ["generate", "forward", "denoise", "compare", "interpolate", "detect", "batch",
-                                    "versus"]
+                                    "versus", "playground"]
