@@ -68,7 +68,7 @@ def model_for(data: str, word: str, config: pg.PointConfig, seed: int, train: bo
                              f"{SHIPPED_WORD!r} and the built-in sets at cosine, T 100, width 128): tick Train",
                              word=SHIPPED_WORD)
     cloud = pg.points(data, DATA_POINTS, seed, word, word_font(word) if data == "word" else None)
-    model = pg.PointModel(config)
+    model = pg.PointModel(config, seed)  # same seed, same model, same plots
     losses = pg.train(model, cloud, steps=TRAIN_STEPS, seed=seed, report=report)
     with _LOCK:
         _TRAINED[key] = (model, losses)

@@ -105,15 +105,17 @@ class PointModel(nn.Module):
     """An MLP for 2-D points: [x, y, sinusoidal(t)] → hidden layers (SiLU) → v̂, as the face UNet predicts v
     (with ε-prediction the first steps divide the error by √ᾱ_T ≈ 0.01, and nothing clips it on a plane)."""
 
-    def __init__(self, config: PointConfig = PointConfig()) -> None:
+    def __init__(self, config: PointConfig = PointConfig(), seed: int = 0) -> None:
         super().__init__()
         self.config = config
         self.schedule = make_schedule(config.schedule, config.timesteps)
         layers, width = [], 2 + config.embedding
-        for _ in range(config.depth):
-            layers += [nn.Linear(width, config.hidden), nn.SiLU()]
-            width = config.hidden
-        self.net = nn.Sequential(*layers, nn.Linear(width, 2))
+        with torch.random.fork_rng(devices=[]):  # its initial weights depend on `seed` alone
+            torch.manual_seed(seed)
+            for _ in range(config.depth):
+                layers += [nn.Linear(width, config.hidden), nn.SiLU()]
+                width = config.hidden
+            self.net = nn.Sequential(*layers, nn.Linear(width, 2))
 
     def forward(self, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
         half = self.config.embedding // 2

@@ -80,6 +80,9 @@ def test_a_small_mlp_learns_the_moons_and_the_same_seed_gives_the_same_cloud(tmp
     assert after < before / 3, (before, after)
     a, b = (pg.sample_paths(model, "ddim", 10, 1.0, 300, seed=5) for _ in range(2))
     assert a.shape == (11, 300, 2) and torch.equal(a, b)
+    again = pg.PointModel(pg.PointConfig(hidden=64, depth=2, timesteps=50))  # trained again: the same model
+    pg.train(again, data, steps=400, batch=128)
+    assert torch.equal(pg.sample_paths(again, "ddim", 10, 1.0, 300, seed=5), a)
     pg.save(model, str(tmp_path / "moons.safetensors"), {"data": "moons"})
     loaded, extra = pg.load(str(tmp_path / "moons.safetensors"))
     assert extra == {"data": "moons"} and torch.equal(pg.sample_paths(loaded, "ddim", 10, 1.0, 300, seed=5), a)
