@@ -300,7 +300,9 @@ def _save_student(cfg, model, unet_config, schedule, base, step: int, k: int, pa
                          "method": cfg.method, "round": k + 1, "rounds": cfg.total_rounds(),
                          "round_steps": cfg.round_steps, "steps_in_round": step - k * cfg.round_steps,
                          "config": dataclasses.asdict(cfg)},
-        "sampler": {"name": "ddim", "steps": steps, "eta": cfg.eta()}})
+        # a consistency model maps any noise level to the data: it samples at 1 step, or re-noises for more
+        "sampler": {"name": "ddim", "steps": steps, "eta": cfg.eta(),
+                    "allowed_steps": [1, 2, 4] if cfg.method == "ect" else [steps]}})
 
 
 if __name__ == "__main__":

@@ -176,7 +176,7 @@ class DistilledModel(LoadedModel):
             asked = sampler_spec(sampler).display
             raise Refusal("student", f"this distilled student takes {takes} only, not {asked}", takes=takes,
                           asked=asked)
-        steps = allowed[-1] if steps is None else inputs.steps(steps, self.schedule.num_timesteps)
+        steps = self.config["sampler"]["steps"] if steps is None else inputs.steps(steps, self.schedule.num_timesteps)
         if steps not in allowed:
             raise Refusal("student", f"this distilled student takes {takes} only, not {steps} steps", takes=takes,
                           asked=f"{steps} steps")
@@ -186,8 +186,8 @@ class DistilledModel(LoadedModel):
         return self.made_for()[1]
 
     def default_sampler(self) -> tuple[str, int | None, float]:
-        name, allowed, eta = self.made_for()
-        return name, allowed[-1], eta
+        name, _, eta = self.made_for()
+        return name, self.config["sampler"]["steps"], eta
 
     def interpolation_settings(self, steps: int) -> Settings:
         """Interpolation needs a deterministic sampler: the steps it takes nearest `steps`; a student made for

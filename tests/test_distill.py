@@ -99,7 +99,8 @@ def test_distill_resumes_exactly_and_writes_self_describing_rounds(tmp_path, tea
     rounds = 2
     assert cfg_json["steps_trained"] == 2 * rounds
     assert cfg_json["distillation"]["method"] == method and cfg_json["distillation"]["teacher"] == teacher
-    assert cfg_json["sampler"] == {"name": "ddim", "steps": 2, "eta": 0.0 if method == "progressive" else 1.0}
+    assert cfg_json["sampler"] == {"name": "ddim", "steps": 2, "eta": 0.0 if method == "progressive" else 1.0,
+                                   "allowed_steps": [2] if method == "progressive" else [1, 2, 4]}
     kept = sorted(os.listdir(os.path.join(split, "rounds")))
     assert kept == (["0-4-steps", "1-2-steps"] if method == "progressive" else ["0-2-steps", "1-2-steps"])
     student = load_checkpoint(os.path.join(split, "rounds", kept[0]))
