@@ -150,7 +150,7 @@ def draw_views(model, reference, path, sampler: str, steps: int, eta: float, t: 
     import matplotlib.pyplot as plt
 
     with plot_style():
-        fig, axes = plt.subplots(2, 2, figsize=(9, 9), dpi=80)
+        fig, axes = plt.subplots(2, 2, figsize=(8.5, 8.5), dpi=72)
         noisy = pg.forward_cloud(reference, model.schedule, t, seed).numpy()
         ref, final = reference.numpy(), path[-1].numpy()
         ax = axes[0, 0]
@@ -182,8 +182,8 @@ def draw_views(model, reference, path, sampler: str, steps: int, eta: float, t: 
             ax.set_aspect("equal")
             ax.grid(alpha=0.2)
         axes[0, 0].legend(loc="lower right", fontsize=8, markerscale=3)
-        fig.tight_layout()
-        fig.savefig(out)
+        fig.subplots_adjust(left=0.06, right=0.98, bottom=0.04, top=0.96, wspace=0.18, hspace=0.16)  # not tight_layout:
+        fig.savefig(out)  # that draws the figure twice, and the first view must be on screen within a second
         plt.close(fig)
     return out
 
