@@ -47,41 +47,58 @@ def word_font(word: str) -> str:
     return latin if word.isascii() or not cjk_font() else cjk_font()
 
 
-def model_for(data: str, word: str, config: pg.PointConfig, seed: int, train: bool,
-              report: Callable[[int, float], bool] | None) -> tuple[pg.PointModel, list[float], str]:
-    """(model, its losses, where it came from): trained now, trained earlier here, or shipped."""
-    key = (data, word, config, seed)
-    if not train:
-        with _LOCK:
-            if key in _TRAINED:
-                model, losses = _TRAINED[key]
-                return model, losses, tr("trained here earlier", "先前在此訓練")
-        path = os.path.join(SHIPPED, slug(data, word) + ".safetensors")
-        if (data != "word" or word == SHIPPED_WORD) and os.path.isfile(path):
-            with _LOCK:  # loaded once, kept: its fit curve is kept with it
-                if path not in _SHIPPED_LOADED:
-                    _SHIPPED_LOADED[path] = pg.load(path)
-                model, extra = _SHIPPED_LOADED[path]
-            if model.config == config:
-                return model, extra.get("losses", []), tr("shipped model", "內附模型")
-        raise Refusal("playground_untrained", "no shipped model for these settings (the shipped ones: "
-                             f"{SHIPPED_WORD!r} and the built-in sets at cosine, T 100, width 128): tick Train",
-                             word=SHIPPED_WORD)
+def shipped_or_trained(data: str, word: str, config: pg.PointConfig, seed: int) -> tuple[pg.PointModel, list, str]:
+    """(model, its losses, where it came from): trained here earlier with these settings, or shipped."""
+    with _LOCK:
+        if (data, word, config, seed) in _TRAINED:
+            model, losses = _TRAINED[(data, word, config, seed)]
+            return model, losses, tr("trained here earlier", "先前在此訓練")
+    path = os.path.join(SHIPPED, slug(data, word) + ".safetensors")
+    if (data != "word" or word == SHIPPED_WORD) and os.path.isfile(path):
+        with _LOCK:  # loaded once, kept: its fit curve is kept with it
+            if path not in _SHIPPED_LOADED:
+                _SHIPPED_LOADED[path] = pg.load(path)
+            model, extra = _SHIPPED_LOADED[path]
+        if model.config == config:
+            return model, extra.get("losses", []), tr("shipped model", "內附模型")
+    raise Refusal("playground_untrained", "no shipped model for these settings (the shipped ones: "
+                  f"{SHIPPED_WORD!r} and the built-in sets at cosine, T 100, width 128): tick Train", word=SHIPPED_WORD)
+
+
+def train_live(data: str, word: str, config: pg.PointConfig, seed: int, n: int, progress) -> Iterator:
+    """Fit a model here: yields (model, losses so far, picture of the loss and current samples or None) every
+    50 steps (a picture every 300), so the page shows it learn and Stop ends it; the model is kept for reuse."""
     cloud = pg.points(data, DATA_POINTS, seed, word, word_font(word) if data == "word" else None)
     model = pg.PointModel(config, seed)  # same seed, same model, same plots
-    losses = pg.train(model, cloud, steps=TRAIN_STEPS, seed=seed, report=report)
+    losses, started = [], time.monotonic()
+    limit = min(limits.LIMITS.deadline().seconds, limits.LIMITS.max_train_seconds)
+    out_dir = files.new_dir("playground")
+    for step, loss in pg.training(model, cloud, steps=TRAIN_STEPS, seed=seed):
+        losses.append(loss)
+        if progress:
+            progress(step / TRAIN_STEPS, tr(f"training: step {step}/{TRAIN_STEPS}, loss {loss:.3f}",
+                                            f"訓練中：第 {step}/{TRAIN_STEPS} 步，損失 {loss:.3f}"))
+        picture = None
+        if step % 300 == 0 and step < TRAIN_STEPS:
+            model.eval()
+            now = pg.sample_paths(model, "dpm-solver", 10, 0.0, min(n, 500), seed)[-1]
+            model.train()
+            picture = draw_progress(cloud[:500], now, losses, os.path.join(out_dir, f"train_{step}.png"))
+        yield model, losses, picture
+        if time.monotonic() - started > limit:  # public mode: the model learnt so far is what is shown
+            break
+    model.eval()
     with _LOCK:
-        _TRAINED[key] = (model, losses)
+        _TRAINED[(data, word, config, seed)] = (model, losses)
         while len(_TRAINED) > 8:
             _TRAINED.popitem(last=False)
-    return model, losses, tr(f"trained now, {len(losses) * 50} steps", f"剛剛訓練，{len(losses) * 50} 步")
 
 
 def playground(data: str = "moons", word: str = SHIPPED_WORD, schedule: str = "cosine", T: int = 100,
                width: int = 128, sampler: str = "DDIM", steps: int = 20, eta: float = 0.0, t: int = 30,
                seed: int = 0, num_points: int = 500, train: bool = False,
                progress: Callable[[float, str], None] | None = None) -> Iterator[tuple]:
-    """Yields (UNCHANGED views, status) while training, then (views, fit plot, GIF, summary)."""
+    """Yields the loss and the samples as a model trains (with Train), then (views, fit plot, GIF, summary)."""
     inputs.one_of(data, "data set", pg.DATASETS)
     inputs.one_of(schedule, "schedule", ("linear", "cosine", "sigmoid"))
     T = inputs.whole(T, "T", 10, 1000)
@@ -91,22 +108,16 @@ def playground(data: str = "moons", word: str = SHIPPED_WORD, schedule: str = "c
     eta, t = inputs.eta(eta), inputs.whole(t, "t", 0, T - 1)
     seed, n = inputs.seed(seed), inputs.whole(num_points, "points", 50, MAX_POINTS)
     word = str(word or "").strip()
-    deadline = limits.LIMITS.deadline()
-    updates: list = []
-
-    def report(step: int, loss: float) -> bool:
-        updates.append((step, loss))
-        if progress:
-            progress(step / TRAIN_STEPS, tr(f"training: step {step}/{TRAIN_STEPS}, loss {loss:.3f}",
-                                            f"訓練中：第 {step}/{TRAIN_STEPS} 步，損失 {loss:.3f}"))
-        return time.monotonic() - started < min(deadline.seconds, limits.LIMITS.max_train_seconds)
-
-    started = time.monotonic()
-    model, losses, origin = model_for(data, word, config, seed, bool(train), report)
     if train:
-        yield UNCHANGED, UNCHANGED, UNCHANGED, tr(f"trained {len(losses) * 50} steps in "
-                                                  f"{time.monotonic() - started:.1f} s; drawing …",
-                                                  f"訓練了 {len(losses) * 50} 步，{time.monotonic() - started:.1f} 秒；繪圖中 …")
+        started = time.monotonic()
+        for model, losses, picture in train_live(data, word, config, seed, n, progress):
+            status = tr(f"training: step {50 * len(losses)}/{TRAIN_STEPS}, loss {losses[-1]:.3f}",
+                        f"訓練中：第 {50 * len(losses)}/{TRAIN_STEPS} 步，損失 {losses[-1]:.3f}")
+            yield UNCHANGED, picture if picture is not None else UNCHANGED, UNCHANGED, status
+        origin = tr(f"trained now: {50 * len(losses)} steps in {time.monotonic() - started:.1f} s",
+                    f"剛剛訓練：{50 * len(losses)} 步，{time.monotonic() - started:.1f} 秒")
+    else:
+        model, losses, origin = shipped_or_trained(data, word, config, seed)
     reference = pg.points(data, n, seed + 1, word, word_font(word) if data == "word" else None)
     path = pg.sample_paths(model, name, steps, eta, n, seed)
     out_dir = files.new_dir("playground")
@@ -209,6 +220,28 @@ def draw_fit(curve: dict, losses: list[float], out: str) -> str:
         right.set_title(drawn("training loss (v-prediction MSE)", "訓練損失（v 預測的 MSE）"))
         right.grid(alpha=0.3)
         fig.tight_layout()
+        fig.savefig(out)
+        plt.close(fig)
+    return out
+
+
+def draw_progress(data, samples, losses: list[float], out: str) -> str:
+    """While training: the loss so far, and what the model draws now (DPM-Solver++ 10) against the data."""
+    import matplotlib.pyplot as plt
+
+    with plot_style():
+        fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.6), dpi=72)
+        left.scatter(data[:, 0], data[:, 1], s=3, c="#bbbbbb")
+        left.scatter(samples[:, 0], samples[:, 1], s=3, c="#1a73e8")
+        left.set_xlim(-2.2, 2.2)
+        left.set_ylim(-2.2, 2.2)
+        left.set_aspect("equal")
+        left.set_title(drawn(f"what it draws now, after {50 * len(losses)} steps", f"訓練 {50 * len(losses)} 步後畫出的樣本"))
+        right.plot([50 * (i + 1) for i in range(len(losses))], losses)
+        right.set_xlabel(drawn("training step", "訓練步"))
+        right.set_title(drawn("training loss (v-prediction MSE)", "訓練損失（v 預測的 MSE）"))
+        right.grid(alpha=0.3)
+        fig.subplots_adjust(left=0.05, right=0.98, bottom=0.15, top=0.9, wspace=0.25)
         fig.savefig(out)
         plt.close(fig)
     return out

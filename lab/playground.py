@@ -4,7 +4,7 @@ DPM-Solver++ walk it unchanged.
 
     data = points("moons", 1000, seed=0)
     model = PointModel(PointConfig())
-    losses = train(model, data, steps=1500)                  # seconds on a CPU
+    losses = train(model, data, steps=1500)                  # seconds on a CPU (training(): step by step)
     run = sample_paths(model, "ddim", 20, 0.0, n=300, seed=0)  # the cloud at every step: [S + 1, n, 2]
 
 Shipped models (checkpoints/playground/NAME.safetensors, config in the file's metadata) give an instant start.
@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import math
 import os
-from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -124,32 +123,38 @@ class PointModel(nn.Module):
         return self.net(torch.cat([x, torch.sin(angle), torch.cos(angle)], 1))
 
 
-def train(model: PointModel, data: torch.Tensor, steps: int = 1500, batch: int = 256, lr: float = 3e-3,
-          seed: int = 0, report: Callable[[int, float], bool] | None = None) -> list[float]:
-    """Fit the model to `data` (v-prediction, uniform t, unweighted), with the lr falling linearly to 0. `report(step,
-    loss)` is called every 50 steps; returning False stops. Returns the loss per 50 steps."""
+def training(model: PointModel, data: torch.Tensor, steps: int = 1500, batch: int = 256, lr: float = 3e-3,
+             seed: int = 0, every: int = 50):
+    """Fit the model to `data` (v-prediction, uniform t, unweighted), with the lr falling linearly to 0; yields
+    (step, mean loss of the last `every` steps) as it goes, so a caller shows progress and stops by closing it."""
     g = torch.Generator().manual_seed(seed)
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.0)
-    T, losses, running = model.config.timesteps, [], 0.0
+    T, running = model.config.timesteps, 0.0
     model.train()
-    for step in range(steps):
-        for group in opt.param_groups:
-            group["lr"] = lr * (1 - step / steps)
-        x0 = data[torch.randint(0, len(data), (batch,), generator=g)]
-        t = torch.randint(0, T, (batch,), generator=g)
-        eps = torch.randn(batch, 2, generator=g)
-        loss = ((model(model.schedule.q_sample(x0, t, eps), t) - model.schedule.v_target(x0, t, eps)) ** 2).mean()
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        running += loss.item()
-        if (step + 1) % 50 == 0:
-            losses.append(running / 50)
-            running = 0.0
-            if report is not None and report(step + 1, losses[-1]) is False:
-                break
-    model.eval()
-    return losses
+    try:
+        for step in range(steps):
+            for group in opt.param_groups:
+                group["lr"] = lr * (1 - step / steps)
+            x0 = data[torch.randint(0, len(data), (batch,), generator=g)]
+            t = torch.randint(0, T, (batch,), generator=g)
+            eps = torch.randn(batch, 2, generator=g)
+            target = model.schedule.v_target(x0, t, eps)
+            loss = ((model(model.schedule.q_sample(x0, t, eps), t) - target) ** 2).mean()
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            running += loss.item()
+            if (step + 1) % every == 0:
+                yield step + 1, running / every
+                running = 0.0
+    finally:
+        model.eval()
+
+
+def train(model: PointModel, data: torch.Tensor, steps: int = 1500, batch: int = 256, lr: float = 3e-3,
+          seed: int = 0) -> list[float]:
+    """training() to the end; returns the loss per 50 steps."""
+    return [loss for _, loss in training(model, data, steps, batch, lr, seed)]
 
 
 # ----------------------------------------------------------------------------- sampling and views
