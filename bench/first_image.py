@@ -8,15 +8,11 @@ the first request the server sees.
 from __future__ import annotations
 
 import argparse
-import os
-import socket
 import statistics
-import subprocess
-import sys
 import time
-import urllib.request
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from demo.serve import start_app
+
 # tab → (its link, run button, the element that says this click's result is in, its text, the first picture)
 TABS = {"generate": ("", "#gen-run", "#gen-info", "network evaluations", "#gen-gallery img"),
         "playground": ("?tab=playground", "#pg-run", "#pg-status", "sliced Wasserstein", "#pg-views img")}
@@ -30,23 +26,9 @@ def main() -> None:
     args = p.parse_args()
     from playwright.sync_api import expect, sync_playwright
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False"}
     t_start = time.perf_counter()
-    app = subprocess.Popen([sys.executable, "app.py", "--port", str(port)], cwd=ROOT, env=env,
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}/"
+    app, url = start_app()
     try:
-        while True:
-            try:
-                urllib.request.urlopen(url, timeout=2)
-                break
-            except OSError:
-                if app.poll() is not None:
-                    sys.exit("app.py exited before serving")
-                time.sleep(0.2)
         print(f"app serving after {time.perf_counter() - t_start:.1f} s (imports and model load)")
         times = []
         with sync_playwright() as pw:

@@ -11,18 +11,12 @@ from __future__ import annotations
 import argparse
 import os
 import random
-import socket
-import subprocess
-import sys
 import threading
 import time
-import urllib.request
 
 from demo import playground as tab
+from demo.serve import start_app
 from lab import playground as pg
-
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
 
 def training(data: str) -> tuple[float, float, float]:
     """(seconds to train at the defaults, its fit, the shipped model's fit): sliced Wasserstein of DPM-Solver++ 20
@@ -43,22 +37,8 @@ def training(data: str) -> tuple[float, float, float]:
 def visitors(n: int) -> None:
     from gradio_client import Client
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False"}
-    app = subprocess.Popen([sys.executable, "app.py", "--port", str(port), "--public"], cwd=ROOT, env=env,
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}/"
+    app, url = start_app("--public")
     try:
-        while True:
-            try:
-                urllib.request.urlopen(url, timeout=2)
-                break
-            except OSError:
-                if app.poll() is not None:
-                    sys.exit("app.py exited before serving")
-                time.sleep(0.5)
         errors, times, lock = [], [], threading.Lock()
 
         def visit(i: int) -> None:

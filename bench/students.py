@@ -8,7 +8,7 @@ A student is sampled as its config.json says (distill.py: DDIM, its η, the step
 counts are skipped); any other checkpoint with DDIM η 0 at each of --steps. Images come from seeds 0 … n−1 (the
 first of bench/quality.py's seed sets), against the held-out real faces. CPU-hours: the run's log.jsonl up to the
 student's step (wall seconds × --run-threads). Rows merge into bench/results/students.{json,md} by
-(checkpoint, steps).
+(checkpoint, steps, n). FFD reads higher at fewer images: compare rows of the same n.
 """
 from __future__ import annotations
 
@@ -65,12 +65,12 @@ def write(rows: list[dict]) -> None:
     os.makedirs(os.path.dirname(RESULTS), exist_ok=True)
     with open(RESULTS + ".json", "w") as f:
         json.dump(rows, f, indent=1)
-    lines = ["| checkpoint | sampler | evaluations | two-sample (0.5 = real) | FFD | face rate | CPU-hours | s / 1000 images |",
-             "|---|---|---|---|---|---|---|---|"]
-    for r in sorted(rows, key=lambda r: (r["checkpoint"], r["evaluations"])):
+    lines = ["| checkpoint | sampler | evaluations | images | two-sample (0.5 = real) | FFD | face rate | CPU-hours | "
+             "s / 1000 images |", "|---|---|---|---|---|---|---|---|---|"]
+    for r in sorted(rows, key=lambda r: (r["checkpoint"], r["evaluations"], r.get("n", 1000))):
         two = f"{r['two_sample']:.3f}" if r.get("two_sample") is not None else "–"
         hours = f"{r['cpu_hours']:.2f}" if r.get("cpu_hours") is not None else "–"
-        lines.append(f"| {r['checkpoint']} | {r['sampler']} | {r['evaluations']} | {two} | {r['ffd']:.3f} | "
+        lines.append(f"| {r['checkpoint']} | {r['sampler']} | {r['evaluations']} | {r.get('n', 1000)} | {two} | {r['ffd']:.3f} | "
                      f"{100 * r['face_rate']:.1f} % | {hours} | {r['generation_s_per_1000']:.1f} |")
     with open(RESULTS + ".md", "w") as f:
         f.write("\n".join(lines) + "\n\nMade by `python bench/students.py " + " ".join(sys.argv[1:]) + "`.\n")
@@ -92,12 +92,13 @@ def main(argv: list[str] | None = None) -> int:
         made_for = model.step_counts([int(s) for s in args.steps.split(",")])
         name = os.path.relpath(os.path.abspath(path), paths.ROOT)
         for steps in made_for:
-            row = {"checkpoint": name, "steps_trained": model.config.get("steps_trained"),
+            row = {"checkpoint": name, "n": args.n, "steps_trained": model.config.get("steps_trained"),
                    "cpu_hours": cpu_hours(path, model.config.get("steps_trained"), args.run_threads)
                    if "distillation" in model.config else None, **score(model, steps, args.n, held, encoder,
                                                                         args.critic)}
             print(json.dumps(row), flush=True)
-            rows = [r for r in rows if (r["checkpoint"], r["evaluations"]) != (name, row["evaluations"])] + [row]
+            key = (name, row["evaluations"], args.n)
+            rows = [r for r in rows if (r["checkpoint"], r["evaluations"], r.get("n", 1000)) != key] + [row]
             write(rows)
     return 0
 
