@@ -1,5 +1,5 @@
 """The playground's shipped models: one per built-in data set and the word "NTU", trained at the tab's defaults
-(cosine, T 100, width 128, 1500 steps, seed 0) and written to checkpoints/playground/NAME.safetensors with their
+(cosine, T 100, width 128, 2000 steps at lr 5e-3, seed 0) and written to checkpoints/playground/NAME.safetensors with their
 losses, training time and fit in the file's metadata.
 
     python bench/playground_models.py            # about a minute on 2 cores

@@ -26,7 +26,7 @@ from .tab import Bool, Choice, Input, Int, Real, Seed, Tab, Text
 
 SHIPPED = os.path.join(paths.CHECKPOINTS, "playground")
 SHIPPED_WORD = "NTU"
-TRAIN_STEPS = 1500
+TRAIN_STEPS = 2000
 DATA_POINTS = 2000  # what a model trains on
 MAX_POINTS = 2000  # points drawn in the views (the public limit too: a view costs milliseconds per 1000)
 FIT_STEPS = [1, 2, 5, 10, 20, 50, 100]
@@ -288,6 +288,9 @@ def _layout(ui):
     from .i18n import T
 
     gr.Markdown(T(INTRO))
+    if os.path.isdir(SHIPPED):  # drawn once at start-up: the first visitor's click finds matplotlib and the model warm
+        for _ in playground():
+            pass
     with gr.Row():
         with gr.Column(scale=1):
             ui.make("data", "word", "schedule", "T", "width", "sampler", "steps", "eta", "t", "seed", "num_points",

@@ -123,7 +123,7 @@ class PointModel(nn.Module):
         return self.net(torch.cat([x, torch.sin(angle), torch.cos(angle)], 1))
 
 
-def training(model: PointModel, data: torch.Tensor, steps: int = 1500, batch: int = 256, lr: float = 3e-3,
+def training(model: PointModel, data: torch.Tensor, steps: int = 2000, batch: int = 256, lr: float = 5e-3,
              seed: int = 0, every: int = 50):
     """Fit the model to `data` (v-prediction, uniform t, unweighted), with the lr falling linearly to 0; yields
     (step, mean loss of the last `every` steps) as it goes, so a caller shows progress and stops by closing it."""
@@ -151,7 +151,7 @@ def training(model: PointModel, data: torch.Tensor, steps: int = 1500, batch: in
         model.eval()
 
 
-def train(model: PointModel, data: torch.Tensor, steps: int = 1500, batch: int = 256, lr: float = 3e-3,
+def train(model: PointModel, data: torch.Tensor, steps: int = 2000, batch: int = 256, lr: float = 5e-3,
           seed: int = 0) -> list[float]:
     """training() to the end; returns the loss per 50 steps."""
     return [loss for _, loss in training(model, data, steps, batch, lr, seed)]
