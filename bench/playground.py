@@ -3,6 +3,7 @@ shipped model's), and a class of visitors each training once against one app in 
 
     python bench/playground.py                     # training at the defaults, every built-in set (about 1 min)
     python bench/playground.py --visitors 30       # + 30 concurrent visitors each training once (minutes)
+    python bench/playground.py --seeds 4 --batch 256   # the recipe's spread over training seeds, at another batch
 
 The time to the default view in a browser: `python bench/first_image.py --tab playground`.
 """
@@ -14,24 +15,33 @@ import random
 import threading
 import time
 
+import torch
+
 from demo import playground as tab
 from demo.serve import start_app
 from lab import playground as pg
 
-def training(data: str) -> tuple[float, float, float]:
-    """(seconds to train at the defaults, its fit, the shipped model's fit): the sliced Wasserstein distance of
-    DPM-Solver++ 20 to another draw of the data, over 3 draws of 2000 points."""
+def fit(model: pg.PointModel, reference) -> float:
+    """The sliced Wasserstein distance of DPM-Solver++ 20 to another draw of the data, over 3 draws of 2000 points
+    (less noise than one)."""
+    return sum(pg.sliced_wasserstein(pg.sample_paths(model, "dpm-solver", 20, 0.0, 2000, s)[-1], reference, 256)
+               for s in range(3)) / 3
+
+
+def training(data: str, seeds: list[int], batch: int) -> tuple[list[float], list[float], float]:
+    """(seconds to train at the defaults, its fit) per training seed, and the shipped model's fit."""
     font = tab.word_font(tab.SHIPPED_WORD) if data == "word" else None
     cloud = pg.points(data, tab.DATA_POINTS, 0, tab.SHIPPED_WORD, font)
-    model = pg.PointModel(pg.PointConfig(), seed=7)
-    t0 = time.perf_counter()
-    pg.train(model, cloud, steps=tab.TRAIN_STEPS, seed=7)  # another seed than the shipped model's
-    seconds = time.perf_counter() - t0
     reference = pg.points(data, 2000, 1, tab.SHIPPED_WORD, font)
+    seconds, fits = [], []
+    for seed in seeds:
+        model = pg.PointModel(pg.PointConfig(), seed=seed)
+        t0 = time.perf_counter()
+        pg.train(model, cloud, batch=batch, seed=seed)
+        seconds.append(time.perf_counter() - t0)
+        fits.append(fit(model, reference))
     shipped, _ = pg.load(os.path.join(tab.SHIPPED, tab.slug(data, tab.SHIPPED_WORD) + ".safetensors"))
-    fit = [sum(pg.sliced_wasserstein(pg.sample_paths(m, "dpm-solver", 20, 0.0, 2000, s)[-1], reference, 256)
-               for s in range(3)) / 3 for m in (model, shipped)]  # 3 draws of 2000 points: less noise than one
-    return seconds, fit[0], fit[1]
+    return seconds, fits, fit(shipped, reference)
 
 
 def visitors(n: int) -> None:
@@ -72,11 +82,17 @@ def visitors(n: int) -> None:
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--visitors", type=int, default=0)
+    p.add_argument("--seeds", type=int, default=1, help="training seeds 7, 8, ... (the shipped models used seed 0)")
+    p.add_argument("--batch", type=int, default=pg.TRAIN_BATCH)
     args = p.parse_args()
+    print(f"recipe: {pg.TRAIN_STEPS} steps of batch {args.batch} at lr {pg.TRAIN_LR}; "
+          f"torch threads {torch.get_num_threads()}", flush=True)
     for data in pg.DATASETS:
-        seconds, fit, shipped = training(data)
-        print(f"{data}: trained in {seconds:.1f} s; fit {fit:.4f} vs the shipped model's {shipped:.4f} "
-              f"({100 * (fit / shipped - 1):+.0f} %)", flush=True)
+        seconds, fits, shipped = training(data, list(range(7, 7 + args.seeds)), args.batch)
+        spread = (max(fits) - min(fits)) / (sum(fits) / len(fits))
+        print(f"{data}: trained in {', '.join(f'{s:.1f}' for s in seconds)} s; fit "
+              f"{', '.join(f'{f:.4f} ({100 * (f / shipped - 1):+.0f} %)' for f in fits)} vs the shipped model's "
+              f"{shipped:.4f}" + (f"; spread over seeds {100 * spread:.0f} %" if len(fits) > 1 else ""), flush=True)
     if args.visitors:
         visitors(args.visitors)
     return 0

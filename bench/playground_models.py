@@ -1,5 +1,5 @@
 """The playground's shipped models: one per built-in data set and the word "NTU", trained at the tab's defaults
-(cosine, T 100, width 128, 2000 steps at lr 5e-3, seed 0) and written to checkpoints/playground/NAME.safetensors with their
+(cosine, T 100, width 128, lab.playground's recipe: 1500 steps of batch 1024 at lr 5e-3, seed 0) and written to checkpoints/playground/NAME.safetensors with their
 losses, training time and fit in the file's metadata.
 
     python bench/playground_models.py            # about a minute on 2 cores
@@ -26,7 +26,7 @@ def main() -> int:
         reference = pg.points(data, 1000, 1, word, font)
         fit = pg.sliced_wasserstein(pg.sample_paths(model, "dpm-solver", 20, 0.0, 1000, 0)[-1], reference)
         floor = pg.sliced_wasserstein(pg.points(data, 1000, 2, word, font), reference)
-        extra = {"data": data, "word": word if data == "word" else None, "steps": TRAIN_STEPS, "seconds": seconds,
+        extra = {"data": data, "word": word if data == "word" else None, "steps": TRAIN_STEPS, "batch": pg.TRAIN_BATCH, "lr": pg.TRAIN_LR, "seconds": seconds,
                  "losses": losses, "fit_dpm_solver_20": fit, "fit_data_vs_data": floor}
         pg.save(model, os.path.join(SHIPPED, slug(data, word) + ".safetensors"), extra)
         print(json.dumps({k: v for k, v in extra.items() if k != "losses"}), flush=True)

@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator
 import numpy as np
 
 from lab import inputs, paths
+from lab.models import SAMPLER_DISPLAY
 from lab import playground as pg
 from lab.refusal import Refusal
 
@@ -26,7 +27,7 @@ from .tab import Bool, Choice, Input, Int, Real, Seed, Tab, Text
 
 SHIPPED = os.path.join(paths.CHECKPOINTS, "playground")
 SHIPPED_WORD = "NTU"
-TRAIN_STEPS = 2000
+TRAIN_STEPS = pg.TRAIN_STEPS
 DATA_POINTS = 2000  # what a model trains on
 MAX_POINTS = 2000  # points drawn in the views (the public limit too: a view costs milliseconds per 1000)
 FIT_STEPS = [1, 2, 5, 10, 20, 50, 100]
@@ -125,7 +126,7 @@ def playground(data: str = "moons", word: str = SHIPPED_WORD, schedule: str = "c
     distance = pg.sliced_wasserstein(path[-1], reference)
     floor = pg.sliced_wasserstein(pg.points(data, n, seed + 2, word, word_font(word) if data == "word" else None),
                                   reference)  # two draws of the data itself: as close as a perfect model gets
-    how = SAMPLER_NAMES_BY_NAME[name] + ("" if name == "ddpm" else f" {steps}") + (f", η {eta:g}" if name == "ddim"
+    how = SAMPLER_DISPLAY[name] + ("" if name == "ddpm" else f" {steps}") + (f", η {eta:g}" if name == "ddim"
                                                                                   else "")
     summary = tr(f"{origin}; {how}: sliced Wasserstein distance to the data **{distance:.3f}** (lower is closer; "
                  f"another draw of the data itself: {floor:.3f}).",
@@ -153,9 +154,6 @@ def fit_curve(model: pg.PointModel, data: str, word: str, seed: int) -> dict:
     return curve
 
 
-SAMPLER_NAMES_BY_NAME = {v: k for k, v in SAMPLER_NAMES.items()}
-
-
 def draw_views(model, reference, path, sampler: str, steps: int, eta: float, t: int, seed: int, out: str) -> str:
     """Four panels: q(x_t | x_0) at t, the reverse paths, the denoising direction at t, samples against data."""
     import matplotlib.pyplot as plt
@@ -174,7 +172,7 @@ def draw_views(model, reference, path, sampler: str, steps: int, eta: float, t: 
 
         ax.add_collection(LineCollection(shown.transpose(1, 0, 2), lw=0.4, alpha=0.35, colors="#1a73e8"))
         ax.scatter(shown[-1, :, 0], shown[-1, :, 1], s=4, c="#0b3d91")
-        name = SAMPLER_NAMES_BY_NAME[sampler] + ("" if sampler == "ddpm" else f" {steps}")
+        name = SAMPLER_DISPLAY[sampler] + ("" if sampler == "ddpm" else f" {steps}")
         ax.set_title(drawn(f"reverse paths: {name}" + (f", η {eta:g}" if sampler == "ddim" else ""),
                            f"反向路徑：{name}" + (f"，η {eta:g}" if sampler == "ddim" else "")))
         ax = axes[1, 0]
@@ -190,6 +188,8 @@ def draw_views(model, reference, path, sampler: str, steps: int, eta: float, t: 
         for ax in axes.flat:
             ax.set_xlim(-2.2, 2.2)
             ax.set_ylim(-2.2, 2.2)
+            ax.set_xticks([-2, 0, 2])  # fixed ticks: matplotlib's own locator makes ~10 per axis, and making
+            ax.set_yticks([-2, 0, 2])  # them was half of the first view's time
             ax.set_aspect("equal")
             ax.grid(alpha=0.2)
         axes[0, 0].legend(loc="lower right", fontsize=8, markerscale=3)
@@ -274,7 +274,7 @@ STRINGS = {
     "2-D playground": "2D 遊樂場", "Run": "執行", "Data set": "資料集", "Word (for 'word')": "文字（選「word」時使用）",
     "Schedule": "排程", "T (diffusion steps)": "T（擴散步數）", "Network width": "網路寬度", "Sampler": "取樣器",
     "Steps": "步數", "eta (DDIM)": "eta（DDIM）", "t (forward cloud and arrows)": "t（前向點雲與箭頭）", "Seed": "種子",
-    "Points": "點數", "Train a new model here (live; about 15 s)": "在此訓練新模型（即時；約 15 秒）",
+    "Points": "點數", "Train a new model here (live; about 12 s)": "在此訓練新模型（即時；約 12 秒）",
     "Forward, reverse paths, arrows, samples": "前向、反向路徑、箭頭、樣本", "Fit against steps, and training loss":
         "擬合程度對步數，以及訓練損失", "The cloud flowing from noise to data (GIF)": "點雲從雜訊流向資料（GIF）",
     INTRO: "把整個擴散過程放在一個平面上：與生成人臉相同的排程與取樣器，作用在 2D 點上，小網路在這裡幾秒就能訓練好。"
@@ -318,7 +318,7 @@ TAB = Tab(
      Input("t", Int(0, 999), 30, "t (forward cloud and arrows)"),
      Input("seed", Seed(), 0, "Seed"),
      Input("num_points", Int(50, MAX_POINTS), 500, "Points"),
-     Input("train", Bool(), False, "Train a new model here (live; about 15 s)")),
+     Input("train", Bool(), False, "Train a new model here (live; about 12 s)")),
     _layout,
     examples=(("swiss roll · DDPM", dict(data="swiss roll", sampler="DDPM")),
               ("rings · DDIM 5", dict(data="rings", steps=5)),

@@ -30,6 +30,7 @@ from .refusal import Refusal
 
 
 SAMPLER_LABELS = {spec.display: name for name, spec in SAMPLER_TABLE.items()}  # "DPM-Solver++" → "dpm-solver"
+SAMPLER_DISPLAY = {name: spec.display for name, spec in SAMPLER_TABLE.items()}  # "dpm-solver" → "DPM-Solver++"
 
 
 @dataclass(frozen=True)
