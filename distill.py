@@ -77,6 +77,11 @@ class DistillConfig(Bookkeeping):
             return self.start_steps >> (round_index + 1)
         return self.target_steps
 
+    @property
+    def max_steps(self) -> int:
+        """What training.loop.run reads: every round's steps."""
+        return self.total_rounds() * self.round_steps
+
     def eta(self) -> float:
         return 0.0 if self.method == "progressive" else 1.0
 
@@ -196,7 +201,7 @@ def _distill(cfg: DistillConfig) -> int:
     if setup.state is None:
         model.load_state_dict(base.net.state_dict())  # every student starts as the teacher
     images, walk = setup.images, setup.walk
-    max_steps = cfg.total_rounds() * cfg.round_steps
+    max_steps = cfg.max_steps
     current = {"round": None}
 
     def begin_round(k: int, fresh_optimizer: bool) -> None:
@@ -252,17 +257,7 @@ def _distill(cfg: DistillConfig) -> int:
                               eta=cfg.eta(), generator=gens)), cfg.out, s)
         model.train()
 
-    return run(_LoopConfig(cfg, max_steps), step, walk, train_step, save, sample_grid, script="distill.py")
-
-
-@dataclass
-class _LoopConfig:
-    """What training.loop.run reads, with max_steps derived from the rounds."""
-    cfg: DistillConfig
-    max_steps: int
-
-    def __getattr__(self, name: str):
-        return getattr(self.cfg, name)
+    return run(cfg, step, walk, train_step, save, sample_grid, script="distill.py")
 
 
 def _progressive_loss(cfg, model, teacher, schedule, x0, noise, k: int) -> torch.Tensor:

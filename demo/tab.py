@@ -166,6 +166,7 @@ class Builder:
 
     def __init__(self, tab: Tab, shared: Shared) -> None:
         self.tab, self.shared = tab, shared
+        self.defaults = tab.defaults()  # read once: a callable default may look at the limits
         self.components: dict[str, object] = {}
         self.run_button = self.stop_button = None
 
@@ -187,7 +188,7 @@ class Builder:
             component = self.shared.checkpoint
         else:
             kind, label, kw = spec.kind, T(spec.label), {"elem_id": spec.elem_id} if spec.elem_id else {}
-            default = self.tab.defaults()[name]
+            default = self.defaults[name]
             if isinstance(kind, Int) and kind.widget == "number":
                 component = Number(value=default, precision=0, label=label, **kw)
             elif isinstance(kind, Int):
@@ -250,5 +251,5 @@ class Builder:
         return component
 
     def values(self, example: dict) -> list:
-        values = {**self.tab.defaults(), "checkpoint": self.shared.default_checkpoint, **example}
+        values = {**self.defaults, "checkpoint": self.shared.default_checkpoint, **example}
         return [values[i.name] for i in self.tab.inputs]

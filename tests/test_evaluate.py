@@ -55,6 +55,7 @@ def test_frechet_distance_matches_pytorch_fid():
         fidlib.frechet_distance(np.zeros(3), np.eye(3), np.zeros(4), np.eye(4))
 
 
+@needs_data
 def test_real_statistics_cached_by_file_list(stand_in, faces, tmp_path, monkeypatch):
     real = tmp_path / "real"
     real.mkdir()

@@ -135,9 +135,9 @@ def resumed_config(cfg, meta: dict):
     saved.setdefault("exclude_heldout", False)  # runs saved before the held-out split trained on every image
     if hasattr(cfg, "diffaugment"):
         saved.setdefault("diffaugment", "")  # GAN runs saved before DiffAugment existed trained without it
-    defaults = {f.name: f.default for f in dataclasses.fields(cfg)}
-    given = {k for k in RESUME_MAY_SET if hasattr(cfg, k) and getattr(cfg, k) != defaults[k]}
-    return type(cfg)(**{**saved, **{k: getattr(cfg, k) for k in (RESUME_KEEPS | given) if hasattr(cfg, k)}})
+    defaults = {f.name: f.default for f in dataclasses.fields(cfg)}  # fields only: a property is derived
+    given = {k for k in RESUME_MAY_SET if k in defaults and getattr(cfg, k) != defaults[k]}
+    return type(cfg)(**{**saved, **{k: getattr(cfg, k) for k in (RESUME_KEEPS | given) if k in defaults}})
 
 
 def restore_rng(state: dict[str, torch.Tensor], data_gen: torch.Generator, rank: int, seed: int, step: int) -> None:
