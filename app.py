@@ -16,11 +16,12 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 import gradio as gr  # noqa: E402
 
 from demo import files, limits, links  # noqa: E402
+from demo.common import follow_checkpoint  # noqa: E402
 from demo.i18n import I18N, T  # noqa: E402
-from demo.tab import Builder, Shared, Tab, api_handler  # noqa: E402
+from demo.tab import CHECKPOINT, Builder, Shared, Tab, api_handler  # noqa: E402
 from demo.tabs import TABS  # noqa: E402
 from demo.ui import as_gr_error, checkpoint_choices, examples  # noqa: E402
-from lab import uploads  # noqa: E402
+from lab import memory, uploads  # noqa: E402
 from lab.cores import use_granted_cores  # noqa: E402
 from lab.registry import REGISTRY  # noqa: E402
 
@@ -99,6 +100,9 @@ def mount(tab: Tab, shared: Shared, page_url) -> list:
             ui.stop_button.click(None, None, None, cancels=[event])
         if tab.events:
             tab.events(ui, outputs)
+        follow = [ui.components.get(name) for name in ("sampler", "steps", "eta")]
+        if CHECKPOINT in tab.inputs and all(follow):  # picking a student sets what it takes
+            shared.checkpoint.change(follow_checkpoint, [shared.checkpoint, *follow], follow, api_visibility="private")
     return linkable
 
 
@@ -133,11 +137,12 @@ def main(argv: list[str] | None = None) -> None:
                    help="seconds before files made for responses are deleted (default 600; env CACHE_TTL)")
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    memory.limit_arenas(2)  # before Gradio's worker threads start: RSS stays flat under a class's load
     cores = use_granted_cores()
     if args.public or limits.public_from_env():
         limits.set_public(True)
     ttl = max(1.0, args.cache_ttl)
-    files.start_sweeper(ttl, [files.ROOT, files.GRADIO_TMP])
+    files.start_sweeper(ttl, [files.ROOT, files.GRADIO_TMP], after=memory.trim)  # and hand freed memory back
     logging.getLogger("anime-face-lab").info("torch threads %d; public mode %s; cache TTL %.0f s", cores,
                                              limits.LIMITS.public, ttl)
     app, pictures = build(ttl)

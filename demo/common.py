@@ -8,7 +8,7 @@ from contextlib import contextmanager
 
 from evaluation.measures import MEASURES
 from lab import inputs
-from lab.models import SAMPLER_LABELS
+from lab.models import SAMPLER_DISPLAY, SAMPLER_LABELS
 from lab.registry import REGISTRY
 
 from .messages import chinese, tr
@@ -107,6 +107,22 @@ class _Unchanged:
 
 
 UNCHANGED = _Unchanged()
+
+
+def follow_checkpoint(checkpoint: str, sampler: str, steps: int, eta: float) -> tuple[str, int, float]:
+    """A tab's sampler, steps and eta once the shared picker changes checkpoint: they stay while the new checkpoint
+    takes them, else become what it is sampled with (a distilled student: the sampler and steps it was made for),
+    so picking a student never leaves a tab on a setting it would refuse."""
+    try:
+        model = REGISTRY.model(checkpoint)
+    except ValueError:
+        return sampler, steps, eta
+    try:
+        model.check(sampler_name(sampler), steps, eta)
+        return sampler, steps, eta
+    except ValueError:
+        name, default_steps, default_eta = model.default_sampler()
+        return SAMPLER_DISPLAY[name], default_steps, default_eta
 
 
 def last(stream):

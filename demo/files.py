@@ -30,7 +30,7 @@ def sweep(ttl: float, root: str = ROOT) -> int:
         if path == ROOT:
             continue
         try:
-            if now - os.lstat(path).st_mtime > ttl:
+            if now - _newest_mtime(path) > ttl:
                 shutil.rmtree(path) if os.path.isdir(path) and not os.path.islink(path) else os.remove(path)
                 removed += 1
         except FileNotFoundError:
@@ -38,13 +38,30 @@ def sweep(ttl: float, root: str = ROOT) -> int:
     return removed
 
 
-def start_sweeper(ttl: float, roots: list[str]) -> threading.Thread:
-    """Sweep every root every min(60 s, ttl / 2) in a daemon thread."""
+def _newest_mtime(path: str) -> float:
+    """The latest modification of path or anything in it. Gradio keeps each output under the hash of its bytes and
+    rewrites or touches the file (not its folder) when the same image is served again, so a folder's own time
+    says when it was made, not when it was last handed out (going by it, a class's repeated seed-0 batch got 403s)."""
+    newest = os.lstat(path).st_mtime
+    if os.path.isdir(path) and not os.path.islink(path):
+        for dirpath, dirnames, names in os.walk(path):
+            for name in dirnames + names:
+                try:
+                    newest = max(newest, os.lstat(os.path.join(dirpath, name)).st_mtime)
+                except FileNotFoundError:
+                    pass
+    return newest
+
+
+def start_sweeper(ttl: float, roots: list[str], after=None) -> threading.Thread:
+    """Sweep every root every min(60 s, ttl / 2) in a daemon thread, then call `after` (e.g. lab.memory.trim)."""
     def loop() -> None:
         while True:
             time.sleep(max(1.0, min(60.0, ttl / 2)))
             for root in roots:
                 sweep(ttl, root)
+            if after is not None:
+                after()
 
     thread = threading.Thread(target=loop, name="cache-sweeper", daemon=True)
     thread.start()
