@@ -9,7 +9,7 @@ blurred (σ 0.25, 0.5 px), noised (σ 4/255), JPEG q75, colour-shifted (+4 red, 
 96 px with a box filter instead of bicubic, and each shipped checkpoint at generate.py's defaults (seeds
 0 … 1999, the generated images cached by lab.pipeline.cached_images). Variants: base, wide (2x width),
 long (2x patience and epochs), shift4 (random 4 px shifts, the old augmentation), narrow (half width),
-min30 (no lr drop or stop before epoch 30).
+min30 (no lr drop or stop before epoch 30), and min30-wide / min30-long (the convergence check of min30).
 
 Results are kept per (set, variant) in bench/results/critic_study.json, so an interrupted run resumes; the
 table goes to docs/critic_convergence.md.
@@ -36,6 +36,8 @@ VARIANTS = {
     "narrow": dataclasses.replace(BASE, width=BASE.width // 2),
     "shift4": dataclasses.replace(BASE, shift=4),
     "min30": dataclasses.replace(BASE, min_epochs=30),
+    "min30-wide": dataclasses.replace(BASE, min_epochs=30, width=2 * BASE.width),
+    "min30-long": dataclasses.replace(BASE, min_epochs=30, patience=2 * BASE.patience, max_epochs=2 * BASE.max_epochs),
 }
 
 
@@ -76,12 +78,13 @@ def write_table(results: dict, path: str, variants: list[str]) -> None:
              f"(width {BASE.width}, depth {BASE.depth}, early stopping on an inner validation split: patience "
              f"{BASE.patience}, {BASE.lr_drops} lr drops, at most {BASE.max_epochs} epochs, flips only); "
              "**wide** doubles its width, **long** its patience and epoch cap; **narrow** halves the width, "
-             "**shift4** adds the old critic's random 4-pixel shifts; **min30** lets no plateau stop it before epoch 30. Converged: |wide − base| and |long − base| "
-             "≤ 0.01. Epochs trained per fold and the critic's minutes after the score (one thread, sharing the "
-             "2 cores with other jobs).", "",
+             "**shift4** adds the old critic's random 4-pixel shifts; **min30** lets no plateau stop it before "
+             "epoch 30, min30-wide and min30-long double it as wide and long double base. Converged: the largest "
+             "change ≤ 0.01. Epochs trained per fold and the critic's minutes after the score (one thread, sharing "
+             "the 2 cores with other jobs).", "",
              "Reproduce: `python bench/critic_study.py` (results per cell in bench/results/critic_study.json).", "",
-             "| set | " + " | ".join(variants) + " | max change (wide, long) |",
-             "|---" * (len(variants) + 2) + "|"]
+             "| set | " + " | ".join(variants) + " | max change: base (wide, long) | min30 (min30-wide, min30-long) |",
+             "|---" * (len(variants) + 3) + "|"]
     for name in ALL_SETS + [s for s in results if s not in ALL_SETS]:
         if name not in results:
             continue
@@ -92,8 +95,10 @@ def write_table(results: dict, path: str, variants: list[str]) -> None:
             cells.append("–" if r is None else
                          f"{r['score']:.3f} ({', '.join(f'{f:.3f}' for f in r['folds'])}; "
                          f"{'/'.join(str(e) for e in r['epochs'])} ep, {r['minutes']:.1f} min)")
-        changes = [abs(row[v]["score"] - row["base"]["score"]) for v in ("wide", "long") if v in row and "base" in row]
-        cells.append(f"{max(changes):.3f}" if changes else "–")
+        for base in ("base", "min30"):
+            changes = [abs(row[v]["score"] - row[base]["score"]) for v in (("wide", "long") if base == "base" else
+                       ("min30-wide", "min30-long")) if v in row and base in row]
+            cells.append(f"{max(changes):.3f}" if changes else "–")
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     notes = ""  # what a person wrote below the marker stays
     if os.path.isfile(path):
@@ -140,8 +145,7 @@ def main() -> int:
             os.makedirs(os.path.dirname(args.results), exist_ok=True)
             with open(args.results, "w") as f:
                 json.dump(results, f, indent=1)
-            shown = [v for v in ("base", "wide", "long", "narrow", "shift4", "min30")
-                     if any(v in r for r in results.values())]
+            shown = [v for v in VARIANTS if any(v in r for r in results.values())]
             write_table(results, args.table, shown)
     return 0
 
