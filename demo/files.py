@@ -19,6 +19,13 @@ def new_dir(prefix: str) -> str:
     return tempfile.mkdtemp(prefix=f"{prefix}-", dir=ROOT)
 
 
+def writable(path: str) -> str:
+    """path, its folder made again if the sweeper took it: a response that computes longer than the cache TTL
+    between two files (a slow machine, a short TTL) must not fail on the second; the first was already sent."""
+    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+    return path
+
+
 def sweep(ttl: float, root: str = ROOT) -> int:
     """Delete the entries of root last modified more than ttl seconds ago (our own folder excepted when
     sweeping Gradio's); returns how many went."""

@@ -194,7 +194,7 @@ def draw_views(model, reference, path, sampler: str, steps: int, eta: float, t: 
             ax.grid(alpha=0.2)
         axes[0, 0].legend(loc="lower right", fontsize=8, markerscale=3)
         fig.subplots_adjust(left=0.06, right=0.98, bottom=0.04, top=0.96, wspace=0.18, hspace=0.16)  # not tight_layout:
-        fig.savefig(out)  # that draws the figure twice, and the first view must be on screen within a second
+        fig.savefig(files.writable(out))  # that draws the figure twice, and the first view must be on screen within a second
         plt.close(fig)
     return out
 
@@ -220,7 +220,7 @@ def draw_fit(curve: dict, losses: list[float], out: str) -> str:
         right.set_title(drawn("training loss (v-prediction MSE)", "訓練損失（v 預測的 MSE）"))
         right.grid(alpha=0.3)
         fig.tight_layout()
-        fig.savefig(out)
+        fig.savefig(files.writable(out))
         plt.close(fig)
     return out
 
@@ -242,7 +242,7 @@ def draw_progress(data, samples, losses: list[float], out: str) -> str:
         right.set_title(drawn("training loss (v-prediction MSE)", "訓練損失（v 預測的 MSE）"))
         right.grid(alpha=0.3)
         fig.subplots_adjust(left=0.05, right=0.98, bottom=0.15, top=0.9, wspace=0.25)
-        fig.savefig(out)
+        fig.savefig(files.writable(out))
         plt.close(fig)
     return out
 
@@ -261,7 +261,7 @@ def draw_flow(path, out: str, size: int = 240, frames: int = 30) -> str:
         for x, y in xy:
             draw.ellipse([x - 1, size - y - 1, x + 1, size - y + 1], fill=(26, 115, 232))
         images.append(np.asarray(image))
-    imageio.mimsave(out, images + [images[-1]] * 8, duration=0.1, loop=0)
+    imageio.mimsave(files.writable(out), images + [images[-1]] * 8, duration=0.1, loop=0)
     return out
 
 

@@ -87,3 +87,16 @@ def test_sweeper_deletes_only_what_outlived_the_ttl(tmp_path):
     # is served again: the folder stays old, the file is fresh, and the page is about to fetch it
     assert files.sweep(50, str(tmp_path)) == 1
     assert sorted(os.listdir(tmp_path)) == ["0123abcd", "new.zip"]
+
+
+def test_a_response_still_writes_after_the_sweeper_took_its_folder(tmp_path):
+    folder = tmp_path / "playground-x"
+    folder.mkdir()
+    (folder / "views.png").write_bytes(b"x")  # sent already; the rest is still being computed
+    past = time.time() - 100
+    os.utime(folder / "views.png", (past, past))
+    os.utime(folder, (past, past))
+    assert files.sweep(50, str(tmp_path)) == 1 and not folder.exists()
+    with open(files.writable(str(folder / "fit.png")), "wb") as f:
+        f.write(b"y")
+    assert (folder / "fit.png").read_bytes() == b"y"
