@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import functools
 
 M_ARENA_MAX = -8  # glibc's mallopt parameter number (malloc.h)
 
 
+@functools.cache  # loaded once: trim() runs after every sweep
 def _glibc():
     try:
         libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
