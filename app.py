@@ -16,7 +16,7 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 import gradio as gr  # noqa: E402
 
 from demo import files, limits, links  # noqa: E402
-from demo.common import follow_checkpoint  # noqa: E402
+from demo.common import follow_checkpoint, takes  # noqa: E402
 from demo.i18n import I18N, T  # noqa: E402
 from demo.tab import CHECKPOINT, Builder, Shared, Tab, api_handler  # noqa: E402
 from demo.tabs import TABS  # noqa: E402
@@ -93,9 +93,10 @@ def mount(tab: Tab, shared: Shared, page_url) -> list:
         link_controls(tab.id, linkable, shared.checkpoint, page_url)
         handler = api_handler(tab, shared.default_checkpoint)
         event = ui.run_button.click(as_gr_error(handler), inputs, outputs, api_name=tab.id, **CPU)
-        if tab.examples and shared.default_checkpoint and tab.needs():
-            examples([ui.values(v) for _, v in tab.examples], [label for label, _ in tab.examples], inputs, outputs,
-                     handler)
+        shown = [(label, v) for label, v in tab.examples  # not those the default checkpoint would refuse
+                 if takes(shared.default_checkpoint, dict(zip([i.name for i in tab.inputs], ui.values(v))))]
+        if shown and shared.default_checkpoint and tab.needs():
+            examples([ui.values(v) for _, v in shown], [label for label, _ in shown], inputs, outputs, handler)
         if ui.stop_button is not None:
             ui.stop_button.click(None, None, None, cancels=[event])
         if tab.events:
@@ -106,16 +107,17 @@ def mount(tab: Tab, shared: Shared, page_url) -> list:
     return linkable
 
 
-def build(cache_ttl: float = 600) -> tuple[gr.Blocks, list[str]]:
-    """The app, and the pictures the projector CSS pads; Gradio's cache of sent files is swept after cache_ttl s."""
+def build() -> tuple[gr.Blocks, list[str]]:
+    """The app, and the pictures the projector CSS pads (main() starts the sweeper of sent files)."""
     checkpoints = REGISTRY.names()
     if checkpoints:
         default = REGISTRY.model(checkpoints[0])  # loaded now, not on the first visitor's click
         if default.has_steps:  # the expected times are per network evaluation of a model with steps
             limits.calibrate(default)
     shared = Shared(checkpoint_choices(), checkpoints[0] if checkpoints else None)
-    sweep = (max(1, int(min(60, cache_ttl / 2))), max(1, int(cache_ttl)))
-    with gr.Blocks(title="Anime Face Diffusion Lab", delete_cache=sweep) as app:
+    # one sweeper for Gradio's cache, ours (demo/files.py, started by main): Gradio's delete_cache goes by a file's
+    # ctime, which a re-served output keeps, so it could take a file a visitor was about to fetch
+    with gr.Blocks(title="Anime Face Diffusion Lab") as app:
         gr.Markdown("# Anime Face Diffusion Lab")
         gr.Markdown(T("Anime faces from random numbers with a diffusion model (NTU ML2023 HW6), on the CPU."))
         if limits.LIMITS.public:
@@ -145,7 +147,7 @@ def main(argv: list[str] | None = None) -> None:
     files.start_sweeper(ttl, [files.ROOT, files.GRADIO_TMP], after=memory.trim)  # and hand freed memory back
     logging.getLogger("anime-face-lab").info("torch threads %d; public mode %s; cache TTL %.0f s", cores,
                                              limits.LIMITS.public, ttl)
-    app, pictures = build(ttl)
+    app, pictures = build()
     app.queue(max_size=limits.LIMITS.queue_size, default_concurrency_limit=1)
     app.launch(server_name=args.host, server_port=args.port, share=False, max_file_size=uploads.MAX_FILE_BYTES,
                i18n=I18N, css=present_css(pictures), js=PRESENT_JS)

@@ -2,6 +2,7 @@
 
     python distill.py --teacher checkpoints/anime-64 --method progressive --out runs/pd --start-steps 64 --target-steps 2
     python distill.py --teacher checkpoints/anime-64 --method ect --out runs/ect --rounds 6
+    python distill.py --teacher runs/pd/rounds/4-2-steps --method adversarial --out runs/adv --round-steps 1000
     python distill.py --out runs/pd --resume                    # continue exactly where it stopped
 
 Two methods, both training in rounds of `round_steps` optimisation steps, with the learning rate falling linearly
@@ -14,6 +15,9 @@ to 0 within each round:
   student's clean-image prediction at t must match its own (gradient-stopped) prediction at an earlier r on the
   same noise path; round k shrinks the gap t - r (in σ = √((1-ᾱ)/ᾱ)) by 2^(k+1). No teacher network runs. Sampled
   with DDIM, η = 1 (one step: the prediction; two: predict, re-noise to the middle, predict again).
+- adversarial: one finishing round for a student (--teacher is the student to start from, sampled at
+  --target-steps): its whole DDIM run judged by a discriminator beside its distance to where it started
+  (training/adversarial.py).
 
 The student is the teacher's UNet and schedule, predicting v, so every surface samples it like any other
 checkpoint; its config.json says which sampler and steps it was made for. Each finished round is kept as its
@@ -37,11 +41,13 @@ from diffusion.schedules import Schedule, timestep_pairs
 from diffusion.unet import UNet, count_parameters
 from lab.checkpoint import LoadedModel, load_checkpoint, save_checkpoint
 from lab.data import augment
+from gan.diffaugment import check_policy
+from training.adversarial import AdversarialRound, AdversarialSettings
 from training.loop import run
 from training.plumbing import DEFAULT_DATA, MOMENTS_DTYPES, config_parser, plot_losses, save_grid
 from training.setup import Bookkeeping, start_run
 
-METHODS = ("progressive", "ect")
+METHODS = ("progressive", "ect", "adversarial")
 
 
 @dataclass
@@ -60,6 +66,12 @@ class DistillConfig(Bookkeeping):
     lr: float = 1e-4
     grad_clip: float = 1.0
     huber_c: float = 0.03  # ect: pseudo-Huber constant, per pixel value in [-1, 1]
+    adv_weight: float = 0.1  # adversarial: the discriminator's term against the squared distance to the start
+    d_lr: float = 2e-4  # adversarial: the discriminator's (Adam, β = 0, 0.99)
+    d_channels: int = 64
+    r1_gamma: float = 0.1
+    r1_every: int = 16
+    diffaugment: str = "color,translation,cutout"
     augment: str = "flip"
     log_every: int = 10  # (the rest of the bookkeeping flags: training/setup.py)
     sample_every: int = 250
@@ -69,7 +81,7 @@ class DistillConfig(Bookkeeping):
     def total_rounds(self) -> int:
         if self.method == "progressive":
             return int(round(math.log2(self.start_steps // self.target_steps)))
-        return self.rounds
+        return 1 if self.method == "adversarial" else self.rounds
 
     def student_steps(self, round_index: int) -> int:
         """The DDIM steps round `round_index`'s student is made for."""
@@ -83,7 +95,7 @@ class DistillConfig(Bookkeeping):
         return self.total_rounds() * self.round_steps
 
     def eta(self) -> float:
-        return 0.0 if self.method == "progressive" else 1.0
+        return 1.0 if self.method == "ect" else 0.0
 
     @property
     def image_size(self) -> int:
@@ -108,8 +120,14 @@ def parse_args(argv: list[str] | None = None) -> DistillConfig:
     if cfg.method == "progressive" and not (pow2(cfg.start_steps) and pow2(cfg.target_steps)
                                             and cfg.target_steps < cfg.start_steps):
         p.error("--start-steps and --target-steps must be powers of two with target < start")
-    if cfg.batch_size < 1 or cfg.round_steps < 1 or cfg.rounds < 1 or cfg.target_steps < 1:
-        p.error("--batch-size, --round-steps, --rounds and --target-steps must be >= 1")
+    if cfg.batch_size < 1 or cfg.round_steps < 1 or cfg.rounds < 1 or cfg.target_steps < 1 or cfg.r1_every < 1:
+        p.error("--batch-size, --round-steps, --rounds, --target-steps and --r1-every must be >= 1")
+    if cfg.adv_weight < 0 or cfg.d_lr <= 0 or cfg.d_channels < 8:
+        p.error("--adv-weight must be >= 0, --d-lr > 0 and --d-channels >= 8")
+    try:
+        check_policy(cfg.diffaugment)
+    except ValueError as e:
+        p.error(f"--diffaugment: {e}")
     return cfg
 
 
@@ -197,7 +215,18 @@ def _distill(cfg: DistillConfig) -> int:
     model = UNet(unet_config).to(memory_format=torch.channels_last)  # the CPU's faster layout, as in train.py
     teacher = UNet(unet_config).requires_grad_(False).eval().to(memory_format=torch.channels_last)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=0.0)
-    step = setup.resume({"model.": model}, {"": (opt, "optimizer")})
+    modules, optimizers = {"model.": model}, {"": (opt, "optimizer")}
+    adversarial = None
+    if cfg.method == "adversarial":  # the student it starts from is the anchor (`teacher`); a discriminator joins
+        made_for = (base.config.get("sampler") or {}).get("steps")
+        if made_for is not None and made_for != cfg.target_steps:
+            raise SystemExit(f"--teacher {cfg.teacher} is a student made for {made_for} steps: "
+                             f"pass --target-steps {made_for}")
+        adversarial = AdversarialRound(AdversarialSettings(cfg.adv_weight, cfg.d_lr, cfg.d_channels, cfg.r1_gamma,
+                                                           cfg.r1_every, cfg.diffaugment), unet_config.image_size)
+        modules["disc."] = adversarial.disc
+        optimizers["d"] = (adversarial.d_opt, "d_optimizer")
+    step = setup.resume(modules, optimizers)
     if setup.state is None:
         model.load_state_dict(base.net.state_dict())  # every student starts as the teacher
     images, walk = setup.images, setup.walk
@@ -207,7 +236,7 @@ def _distill(cfg: DistillConfig) -> int:
     def begin_round(k: int, fresh_optimizer: bool) -> None:
         """Round k's teacher (progressive): the shipped model, then each finished round's student."""
         current["round"] = k
-        if cfg.method == "progressive":
+        if cfg.method in ("progressive", "adversarial"):  # adversarial: the frozen start, its anchor
             source = base if k == 0 else _load_teacher(round_dir(cfg, k - 1))
             teacher.load_state_dict(source.net.state_dict())
         if fresh_optimizer:
@@ -228,8 +257,11 @@ def _distill(cfg: DistillConfig) -> int:
             g["lr"] = lr
         x0 = augment(batch, cfg.augment).contiguous(memory_format=torch.channels_last)
         noise = torch.randn_like(x0)
+        extra = {}
         if cfg.method == "progressive":
             loss = _progressive_loss(cfg, model, teacher, schedule, x0, noise, k)
+        elif cfg.method == "adversarial":
+            loss, extra = adversarial.step(model, teacher, schedule, x0, cfg.target_steps, done)
         else:
             loss = _ect_loss(cfg, model, schedule, x0, noise, k)
         opt.zero_grad(set_to_none=True)
@@ -240,10 +272,11 @@ def _distill(cfg: DistillConfig) -> int:
         if done % cfg.round_steps == 0:  # a finished round is a checkpoint of its own
             _save_student(cfg, model, unet_config, schedule, base, done, k, round_dir(cfg, k))
         return {"loss": loss.item()}, {"lr": lr, "grad_norm": float(grad_norm), "round": k,
-                                       "student_steps": cfg.student_steps(k)}
+                                       "student_steps": cfg.student_steps(k), "threads": torch.get_num_threads(),
+                                       **extra}
 
     def save(s: int) -> None:
-        setup.save(s, {"model.": model}, {"": (opt, "optimizer")})
+        setup.save(s, modules, optimizers)
         _save_student(cfg, model, unet_config, schedule, base, s, min(max(s - 1, 0) // cfg.round_steps,
                                                                       cfg.total_rounds() - 1), cfg.out)
         plot_losses(cfg.out)
@@ -291,7 +324,10 @@ def _save_student(cfg, model, unet_config, schedule, base, step: int, k: int, pa
     steps = cfg.student_steps(k)
     save_checkpoint(path, model, unet_config, schedule.name, schedule.num_timesteps, "v", extra={
         "steps_trained": step, "weights": "raw (lr annealed to 0 within each round)",
-        "distillation": {"teacher": cfg.teacher, "teacher_steps_trained": base.config.get("steps_trained"),
+        # an adversarial round's teacher is its start's teacher; the start is named beside it
+        "distillation": {"teacher": (base.config.get("distillation") or {}).get("teacher", cfg.teacher),
+                         **({"started_from": cfg.teacher} if cfg.method == "adversarial" else {}),
+                         "teacher_steps_trained": base.config.get("steps_trained"),
                          "method": cfg.method, "round": k + 1, "rounds": cfg.total_rounds(),
                          "round_steps": cfg.round_steps, "steps_in_round": step - k * cfg.round_steps,
                          "config": dataclasses.asdict(cfg)},

@@ -2,12 +2,13 @@
 
     python evaluate.py --generated DIR [--real DIR|STATS.npz] [--detector auto|yolov8x6|ours|lbpcascade|all]
                        [--labels CSV] [--inception-weights PATH] [--json OUT]
-    python evaluate.py report --checkpoint checkpoints/anime-64 --n 1000 --out DIR [--sweep]
+    python evaluate.py report --checkpoint checkpoints/anime-64 --n 1000 --out DIR [--sweep] [--students A,B]
 
 `report` generates N images for a checkpoint and sampler, scores them with every available detector and
 FID where the Inception weights are present, and writes report.json + report.md; `--sweep` adds the
 quality-vs-steps table and plot (DDPM 1000; DDIM 10/20/50/100 at eta 0 and 1; DPM-Solver++ 10/20) with
-seconds per image: our version of the DDIM paper's Table 1.
+seconds per image: our version of the DDIM paper's Table 1. `--students` adds distilled students (distill.py),
+each at the steps it was made for, as dashed curves at equal network evaluations: what distillation buys.
 """
 from __future__ import annotations
 
@@ -151,41 +152,69 @@ def setting_name(sampler: str, steps: int | None, eta: float) -> str:
     return f"DDIM {steps}, eta {eta:g}" if sampler == "ddim" else f"DPM-Solver++ {steps}"
 
 
-def plot(rows: list[dict], path: str) -> None:
+PLOT_TEXT = {  # English → 繁體中文 for the quality-vs-steps plot (quality_vs_steps.zh-TW.png)
+    "AFD rate, % ({})": "AFD 人臉偵測率，%（{}）",
+    "two-sample score, one n for all (0.5 = real)": "雙樣本分數（0.5 = 與真實無法區分）",
+    "FFD to held-out faces (lower = nearer)": "FFD：與保留真實人臉的距離（越低越好）",
+    "seconds per image (batch 64, CPU)": "每張圖的秒數（批次 64，CPU）",
+    "network evaluations per image": "每張圖的網路運算次數",
+    "Quality vs network evaluations (same seeds for every setting; dashed: distilled students)":
+        "品質與網路運算次數（各設定使用相同種子；虛線：蒸餾學生模型）",
+    "distilled student": "蒸餾學生模型",
+}
+
+
+def curve_name(row: dict) -> str:
+    """The curve a row belongs to: a sampler (DDIM per eta), or a student family (every round of one run)."""
+    if row.get("student"):
+        return row["student"]
+    return {"ddpm": "DDPM", "dpm-solver": "DPM-Solver++"}.get(row["sampler"], f"DDIM eta {row['eta']:g}")
+
+
+def plot(rows: list[dict], path: str, chinese: bool = False) -> None:
+    """AFD, the two-sample score (where every row has one), FFD (where measured) and seconds per image against
+    network evaluations: a curve per sampler, a dashed one per distilled student, in English or 繁體中文."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    with_ts = all("two_sample" in r for r in rows)
-    fig, axes = plt.subplots(1, 3 if with_ts else 2, figsize=(15 if with_ts else 10, 3.8), dpi=110)
-    ax1, ax2 = axes[0], axes[-1]
+    from lab.fonts import cjk_family
+
+    say = (lambda en: PLOT_TEXT.get(en, en)) if chinese else (lambda en: en)
     detector = sorted(rows[0]["afd"])[0]
-    groups = {}
-    for r in rows:
-        key = {"ddpm": "DDPM", "dpm-solver": "DPM-Solver++"}.get(r["sampler"], f"DDIM eta {r['eta']:g}")
-        groups.setdefault(key, []).append(r)
-    for key, rs in groups.items():
-        steps = [r["nfe"] for r in rs]
-        style = "s" if key == "DDPM" else "o-"
-        ax1.plot(steps, [r["afd"][detector]["afd"] * 100 for r in rs], style, label=key)
-        ax2.plot(steps, [r["seconds_per_image"] for r in rs], style, label=key)
-        if with_ts:
-            axes[1].plot(steps, [r.get("two_sample_first", r["two_sample"])["score"] for r in rs], style, label=key)
-    if with_ts:
-        axes[1].set_ylabel("two-sample score, one n for all (0.5 = real)")
-    ax1.set_ylabel(f"AFD rate, % ({detector})")
-    ax2.set_ylabel("seconds per image (batch 64, CPU)")
-    for ax in axes:
-        ax.set_xscale("log")
-        ax.set_xlabel("sampling steps (network evaluations)")
-        ax.grid(alpha=0.3, which="both")
-        ax.legend(fontsize=8)
-    ax2.set_yscale("log")
-    fig.suptitle("Quality vs steps (same seeds for every setting)", fontsize=10)
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    panels = [(say("AFD rate, % ({})").format(detector), lambda r: r["afd"][detector]["afd"] * 100)]
+    if all("two_sample" in r for r in rows):
+        panels.append((say("two-sample score, one n for all (0.5 = real)"),
+                       lambda r: r.get("two_sample_first", r["two_sample"])["score"]))
+    if any(r.get("ffd") is not None for r in rows):
+        panels.append((say("FFD to held-out faces (lower = nearer)"), lambda r: r.get("ffd")))
+    panels.append((say("seconds per image (batch 64, CPU)"), lambda r: r["seconds_per_image"]))
+    families = ["DejaVu Sans"] + ([cjk_family()] if chinese else [])
+    with matplotlib.rc_context({"font.family": families}):
+        fig, axes = plt.subplots(1, len(panels), figsize=(5 * len(panels), 3.9), dpi=110)
+        groups: dict[str, list[dict]] = {}
+        for r in rows:
+            groups.setdefault(curve_name(r), []).append(r)
+        for ax, (ylabel, value) in zip(axes, panels):
+            for key, rs in groups.items():
+                rs = sorted(rs, key=lambda r: r["nfe"])
+                style = "D--" if rs[0].get("student") else "s" if key == "DDPM" else "o-"
+                label = f"{say('distilled student')}: {key}" if rs[0].get("student") and chinese else key
+                points = [(r["nfe"], value(r)) for r in rs if value(r) is not None]
+                if points:
+                    ax.plot(*zip(*points), style, label=label)
+            ax.set_ylabel(ylabel)
+            ax.set_xscale("log")
+            ax.set_xlabel(say("network evaluations per image"))
+            ax.grid(alpha=0.3, which="both")
+            ax.legend(fontsize=7)
+        axes[-1].set_yscale("log")
+        fig.suptitle(say("Quality vs network evaluations (same seeds for every setting; dashed: distilled students)"),
+                     fontsize=10)
+        fig.tight_layout()
+        fig.savefig(path)
+        plt.close(fig)
 
 
 def sample_rows(strips: list[tuple[str, list[np.ndarray]]], path: str) -> None:
@@ -202,34 +231,39 @@ def sample_rows(strips: list[tuple[str, list[np.ndarray]]], path: str) -> None:
     canvas.save(path)
 
 
-def report(args: argparse.Namespace) -> dict:
-    from tqdm.auto import tqdm
+def student_family(model) -> str:
+    """A student's curve name: its method and teacher ("progressive of anime-64"); every round of a run shares it."""
+    d = model.config.get("distillation") or {}
+    teacher = os.path.basename(os.path.normpath(str(d.get("teacher", "?"))))
+    return f"{d.get('method', 'distilled')} of {teacher}"
 
+
+def report(args: argparse.Namespace) -> dict:
     from lab.checkpoint import load_checkpoint
-    from lab.pipeline import write_images
 
     model = load_checkpoint(args.checkpoint)
     settings = [(args.sampler, args.steps if args.sampler != "ddpm" else None, args.eta)]
     if args.sweep:
         settings += [s for s in SWEEP if s != settings[0]]
-    rows, inception, fid_missing = [], None, None
+    jobs = [(model, model.check(*s), setting_name(*s), None) for s in settings]
+    for path in filter(None, (args.students or "").split(",")):  # each student at every step count it takes
+        student = load_checkpoint(path)
+        if student.kind != "student":
+            raise ValueError(f"--students {path}: not a distilled student (distill.py writes those)")
+        name, allowed, eta = student.made_for()
+        family = student_family(student)
+        jobs += [(student, student.check(name, k, eta), f"{family} {k}", family) for k in allowed]
+    inception, fid_missing = None, None
     if args.real:  # build the Inception network once; offline without its weights, FID is n/a for every row
         try:
             inception = fidlib.inception(args.inception_weights)
         except FileNotFoundError as e:
             fid_missing = str(e)
     os.makedirs(args.out, exist_ok=True)
-    strips = []
-    for k, (sampler, steps, eta) in enumerate(settings):
-        name = setting_name(sampler, steps, eta)
+    rows, strips = [], []
+    for k, (m, setting, name, family) in enumerate(jobs):
         n = args.n if k == 0 else (args.sweep_n or args.n)
-        folder = os.path.join(args.out, "images", name.replace(" ", "_").replace(",", ""))
-        images, t0 = [], time.perf_counter()
-        with tqdm(total=n, desc=name, unit="img", disable=args.no_progress) as bar:
-            for chunk, imgs in write_images(model, n, folder, model.check(sampler, steps, eta), 0, args.batch_size):
-                images += list(imgs)
-                bar.update(len(chunk))
-        seconds = (time.perf_counter() - t0) / n
+        images, seconds = _sample_setting(m, setting, name, n, args)
         strips.append((name, images[:8]))
         row = score(images, args.detector, None, args.real if inception else None, fid_cache=args.fid_cache,
                     inception_model=inception)
@@ -237,12 +271,12 @@ def report(args: argparse.Namespace) -> dict:
             row |= {"fid": None, "fid_missing": fid_missing}
         if args.two_sample:
             row["two_sample"] = two_sample(images, args.real, args.critic)
-            if k == 0 and len(settings) > 1 and (args.sweep_n or args.n) < n:
+            if k == 0 and len(jobs) > 1 and (args.sweep_n or args.n) < n:
                 # a critic trained on fewer images tells them apart less well: compare settings at one n
                 row["two_sample_first"] = two_sample(images[:args.sweep_n], args.real, args.critic)
-        rows.append({"setting": name, "n": n, "sampler": sampler, "steps": steps, "eta": eta,
-                     "nfe": model.schedule.num_timesteps if sampler == "ddpm" else steps,
-                     "seconds_per_image": seconds, **row})
+        rows.append({"setting": name, "n": n, "sampler": setting.sampler, "steps": setting.steps, "eta": setting.eta,
+                     "nfe": m.evaluations(setting), "seconds_per_image": seconds,
+                     **({"student": family, "checkpoint": m.path} if family else {}), **row})
         print(markdown(rows[-1:]).splitlines()[-1], flush=True)
     result = {"checkpoint": args.checkpoint, "seeds": "0..n-1 in every setting", "batch_size": args.batch_size,
               "rows": rows}
@@ -255,9 +289,28 @@ def report(args: argparse.Namespace) -> dict:
         f.write(f"# {args.checkpoint}: n images per setting, seeds 0…n−1\n\n{md}\n")
     sample_rows(strips, os.path.join(args.out, "samples.png"))
     if args.sweep:
+        from lab.fonts import cjk_font
+
         plot(rows, os.path.join(args.out, "quality_vs_steps.png"))
+        if cjk_font():  # the Chinese plot for Compare's Chinese visitors (the Space installs the font)
+            plot(rows, os.path.join(args.out, "quality_vs_steps.zh-TW.png"), chinese=True)
     print(md)
     return result
+
+
+def _sample_setting(model, setting, name: str, n: int, args) -> tuple[list[np.ndarray], float]:
+    """n images of seeds 0…n-1 written under args.out/images/<setting>, and the seconds per image."""
+    from tqdm.auto import tqdm
+
+    from lab.pipeline import write_images
+
+    folder = os.path.join(args.out, "images", name.replace(" ", "_").replace(",", ""))
+    images, t0 = [], time.perf_counter()
+    with tqdm(total=n, desc=name, unit="img", disable=args.no_progress) as bar:
+        for chunk, imgs in write_images(model, n, folder, setting, 0, args.batch_size):
+            images += list(imgs)
+            bar.update(len(chunk))
+    return images, (time.perf_counter() - t0) / n
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -284,6 +337,8 @@ def main(argv: list[str] | None = None) -> int:
         p.add_argument("--batch-size", type=int, default=64)
         p.add_argument("--sweep", action="store_true", help="add the quality-vs-steps settings")
         p.add_argument("--sweep-n", type=int, default=0, help="images per sweep setting (default: --n)")
+        p.add_argument("--students", default="", help="distilled students (checkpoint folders, comma-separated): "
+                       "each sampled at every step count it takes, drawn as its own dashed curve")
         p.add_argument("--no-progress", action="store_true")
         p.add_argument("--two-sample", action="store_true",
                        help="add the classifier two-sample test of every setting against the held-out faces of --real")
@@ -294,6 +349,9 @@ def main(argv: list[str] | None = None) -> int:
         p.add_argument("--two-sample", action="store_true",
                        help="the classifier two-sample test against the held-out real faces of --real (a folder)")
     args = p.parse_args(argv[1:] if is_report else argv)
+    from lab import memory
+
+    memory.keep_large_blocks()  # a batch's activations are mmap-sized: keep them on the heap (lab/memory.py)
     try:
         if is_report:
             if not 1 <= args.n <= 100_000:

@@ -16,7 +16,7 @@ import sys
 import time
 
 from diffusion.samplers import SAMPLERS
-from lab import paths
+from lab import memory, paths
 from lab.checkpoint import CheckpointError, load_checkpoint
 from lab.data import IMAGE_EXTS
 from lab.pipeline import write_images, write_zip
@@ -90,6 +90,7 @@ def main(argv: list[str] | None = None) -> int:
         p.error("--batch-size must be >= 1")
     if not 0 <= args.seed < 2**63 - MAX_IMAGES:
         p.error("--seed must be a non-negative integer")
+    memory.keep_large_blocks()  # a batch's activations are mmap-sized: keep them on the heap (lab/memory.py)
     procs = Processes()
     try:
         model = load_checkpoint(args.checkpoint or DEFAULT_CHECKPOINTS[args.model or "diffusion"], procs.device)

@@ -31,20 +31,37 @@ from lab.pipeline import batches
 RESULTS = os.path.join(paths.ROOT, "bench", "results", "students")
 
 
-def cpu_hours(checkpoint: str, steps_trained: int | None, threads: int) -> float | None:
-    """Wall hours of the run that made `checkpoint` up to its step, × the threads it ran on (None: no log)."""
+def thread_plan(text: str) -> list[tuple[int, int]]:
+    """"1" or "1@0,2@1657" (threads from a step on; a resumed run may change them) → [(first step, threads)]."""
+    plan = []
+    for part in text.split(","):
+        threads, _, start = part.partition("@")
+        try:
+            plan.append((int(start or 0), int(threads)))
+        except ValueError:
+            raise ValueError(f"--run-threads: {part!r} is not THREADS or THREADS@STEP") from None
+    if any(t < 1 or s < 0 for s, t in plan):
+        raise ValueError("--run-threads: threads must be >= 1 and steps >= 0")
+    return sorted(plan)
+
+
+def cpu_hours(checkpoint: str, steps_trained: int | None, threads: int | list[tuple[int, int]]) -> float | None:
+    """Wall hours of the run that made `checkpoint` up to its step, × the threads it ran on then (None: no
+    log). A log row's own "threads" wins over the plan."""
     run = os.path.dirname(os.path.dirname(checkpoint)) if os.sep + "rounds" + os.sep in checkpoint else checkpoint
     log = os.path.join(run, "log.jsonl")
     if not os.path.isfile(log) or steps_trained is None:
         return None
+    plan = [(0, threads)] if isinstance(threads, int) else threads
     rows = [json.loads(r) for r in open(log) if r.strip()]
-    seconds, last = 0.0, 0
+    cpu_seconds, last = 0.0, 0
     for r in rows:
         if r["step"] > steps_trained:
             break
-        seconds += (r["step"] - last) / r["steps_per_s"]
+        n = r.get("threads") or [t for s, t in plan if s <= r["step"]][-1]
+        cpu_seconds += (r["step"] - last) / r["steps_per_s"] * n
         last = r["step"]
-    return seconds * threads / 3600
+    return cpu_seconds / 3600
 
 
 def score(model, steps: int, n: int, held: np.ndarray, encoder, critic: bool) -> dict:
@@ -82,8 +99,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--steps", default="1,2,4,8", help="DDIM steps for checkpoints that are not students")
     p.add_argument("--n", type=int, default=2000)
     p.add_argument("--critic", action="store_true", help="also the two-sample score (minutes per row)")
-    p.add_argument("--run-threads", type=int, default=1, help="threads the distillation runs used")
+    p.add_argument("--run-threads", default="1", help="threads the distillation runs used: N, or N@STEP,… "
+                   "where a resumed run changed them (e.g. 1@0,2@1657)")
     args = p.parse_args(argv)
+    try:
+        plan = thread_plan(args.run_threads)
+    except ValueError as e:
+        p.error(str(e))
     held = real_faces("heldout")  # as bench/quality.py scores the teacher
     encoder = load_face_features(paths.FACE_ENCODER)
     rows = json.load(open(RESULTS + ".json")) if os.path.isfile(RESULTS + ".json") else []
@@ -93,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
         name = os.path.relpath(os.path.abspath(path), paths.ROOT)
         for steps in made_for:
             row = {"checkpoint": name, "n": args.n, "steps_trained": model.config.get("steps_trained"),
-                   "cpu_hours": cpu_hours(path, model.config.get("steps_trained"), args.run_threads)
+                   "cpu_hours": cpu_hours(path, model.config.get("steps_trained"), plan)
                    if "distillation" in model.config else None, **score(model, steps, args.n, held, encoder,
                                                                         args.critic)}
             print(json.dumps(row), flush=True)

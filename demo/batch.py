@@ -20,7 +20,8 @@ from lab.pipeline import write_images, write_zip
 from lab.registry import REGISTRY
 
 from . import files, limits
-from .common import DEFAULT_CHECKPOINT, UNCHANGED, describe, get_detector, last, sampler_name
+from .common import (DEFAULT_CHECKPOINT, UNCHANGED, default_setting, describe, get_detector, last, sampler_defaults,
+                     sampler_name)
 from .messages import tr
 from .common import DETECTOR_CHOICES, SAMPLER_NAMES
 from .generate import PSI_LABEL
@@ -132,23 +133,31 @@ def _layout(ui):
     return [zip_file, info, preview]
 
 
+DEFAULTS = sampler_defaults("DPM-Solver++", 20, 0.0)  # the default checkpoint's, where it refuses these
+
+
+def _expected(ex) -> tuple[str, str]:
+    sampler, steps, _ = default_setting("DPM-Solver++", 20, 0.0)
+    return (f"Here: 100 images at {sampler} {steps} take {ex(100, steps)}; 1000 take {ex(1000, steps)}. Stop ends "
+            f"it at once (no partial zip).",
+            f"本機：{sampler} {steps} 步，100 張{ex(100, steps, 'zh')}、1000 張{ex(1000, steps, 'zh')}。"
+            f"按「停止」立即結束（不留下不完整的壓縮檔）。")
+
+
 TAB = Tab(
     "batch", "batch", "Batch", batch_stream,
     (Input("num_images", Int(1, MAX_IMAGES), 100, "Number of images", elem_id="batch-num"),
      Input("seed", Seed(), 0, "Seed"),
-     Input("sampler", Choice(list(SAMPLER_NAMES)), "DPM-Solver++", "Sampler"),
-     Input("steps", Int(1, 1000), 20, "Steps (DDPM always uses all 1000)"),
-     Input("eta", Real(0, 1), 0.0, "eta (DDIM)"),
+     Input("sampler", Choice(list(SAMPLER_NAMES)), DEFAULTS[0], "Sampler"),
+     Input("steps", Int(1, 1000), DEFAULTS[1], "Steps (DDPM always uses all 1000)"),
+     Input("eta", Real(0, 1), DEFAULTS[2], "eta (DDIM)"),
      CHECKPOINT,
      Input("afd", Bool(), True, "Compute the AFD rate"),
      Input("detector", Choice(list(DETECTOR_CHOICES), widget="dropdown", translate=True), "Best available", "Detector"),
      Input("psi", Real(0, 1), 1.0, PSI_LABEL, elem_id="batch-psi")),
     _layout,
-    examples=(("16 faces · DPM-Solver++ 10", dict(num_images=16, steps=10)),
-              ("16 faces from seed 500 · DDIM 20", dict(num_images=16, seed=500, sampler="DDIM"))),
-    expected=lambda ex: (f"Here: 100 images at DPM-Solver++ 20 take {ex(100, 20)}; 1000 take {ex(1000, 20)}. Stop ends "
-                         f"it at once (no partial zip).",
-                         f"本機：DPM-Solver++ 20 步，100 張{ex(100, 20, 'zh')}、1000 張{ex(1000, 20, 'zh')}。"
-                         f"按「停止」立即結束（不留下不完整的壓縮檔）。"),
+    examples=(("16 faces · DPM-Solver++ 10", dict(num_images=16, sampler="DPM-Solver++", steps=10)),
+              ("16 faces from seed 500 · DDIM 20", dict(num_images=16, seed=500, sampler="DDIM", steps=20))),
+    expected=lambda ex: _expected(ex),
     strings=STRINGS,
 )

@@ -2,23 +2,16 @@
 detector is described. Models and detectors themselves come from lab.registry."""
 from __future__ import annotations
 
-import functools
 import os
 from contextlib import contextmanager
 
 from evaluation.measures import MEASURES
 from lab import inputs
+from lab.fonts import TC_FACE, cjk_family, cjk_font  # noqa: F401 (cjk_font: the tabs and tests read it here)
 from lab.models import SAMPLER_DISPLAY, SAMPLER_LABELS
 from lab.registry import REGISTRY
 
 from .messages import chinese, tr
-
-# Noto Sans CJK (Debian's fonts-noto-cjk; packages.txt installs it on the Space): Chinese text drawn on images
-# and plots needs it; without it those labels stay in English (the page's own text is translated either way)
-CJK_FONTS = ("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
-             "/usr/share/fonts/noto-cjk/NotoSansCJK-Regular.ttc",
-             "/usr/share/fonts/opentype/noto/NotoSansCJKtc-Regular.otf")
-TC_FACE = 3  # the Traditional Chinese face in the .ttc collection (JP, KR, SC, TC, HK)
 
 SAMPLER_NAMES = SAMPLER_LABELS  # the UI shows the sampler table's display names
 DETECTOR_CHOICES = {"Best available": "auto", "YOLOv8 yolov8x6_animeface.pt (HW6)": "yolov8x6",
@@ -47,12 +40,6 @@ def describe(detector) -> str:
 def at_step(i: int, n: int) -> str:
     """'step i/n' in the visitor's language (progress and statuses)."""
     return tr(f"step {i}/{n}", f"第 {i}/{n} 步")
-
-
-@functools.cache
-def cjk_font() -> str | None:
-    """The path of a font that has Chinese glyphs, or None."""
-    return next((p for p in CJK_FONTS if os.path.isfile(p)), None)
 
 
 def drawn(english: str, chinese_: str) -> str:
@@ -85,18 +72,9 @@ def plot_style():
     import matplotlib
 
     matplotlib.use("Agg")
-    families = ["DejaVu Sans"] + ([_cjk_family()] if cjk_font() and chinese() else [])
+    families = ["DejaVu Sans"] + ([cjk_family()] if cjk_font() and chinese() else [])
     with matplotlib.rc_context({"font.family": families}):
         yield
-
-
-@functools.cache
-def _cjk_family() -> str:
-    """The CJK font's family name, registered with matplotlib once."""
-    from matplotlib import font_manager
-
-    font_manager.fontManager.addfont(cjk_font())
-    return font_manager.FontProperties(fname=cjk_font()).get_name()
 
 
 class _Unchanged:
@@ -123,6 +101,29 @@ def follow_checkpoint(checkpoint: str, sampler: str, steps: int, eta: float) -> 
     except ValueError:
         name, default_steps, default_eta = model.default_sampler()
         return SAMPLER_DISPLAY[name], default_steps, default_eta
+
+
+def default_setting(sampler: str, steps: int, eta: float) -> tuple[str, int, float]:
+    """A tab's teaching default (sampler label, steps, eta) while the default checkpoint takes it, else what that
+    checkpoint is made for: with a distilled student as the default, every tab still starts on a setting it runs."""
+    return follow_checkpoint(REGISTRY.default, sampler, steps, eta)
+
+
+def sampler_defaults(sampler: str, steps: int, eta: float) -> tuple:
+    """default_setting's three values as Input defaults, each read when the app is built (demo/tab.py)."""
+    return tuple((lambda i=i: default_setting(sampler, steps, eta)[i]) for i in range(3))
+
+
+def takes(checkpoint: str | None, values: dict) -> bool:
+    """Whether `checkpoint` samples with an example's sampler, steps and eta (an example it would refuse is not
+    shown)."""
+    if not checkpoint or "sampler" not in values:
+        return True
+    try:
+        REGISTRY.model(checkpoint).check(sampler_name(values["sampler"]), values.get("steps"), values.get("eta", 0.0))
+        return True
+    except ValueError:
+        return False
 
 
 def last(stream):

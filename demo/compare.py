@@ -18,7 +18,7 @@ from lab.registry import REGISTRY
 
 from . import files, limits
 from .common import DEFAULT_CHECKPOINT, UNCHANGED, at_step, drawn, labelled_grid, last, plot_style
-from .messages import tr
+from .messages import chinese, tr
 from .tab import CHECKPOINT, Bool, Input, Seed, Tab, Text
 
 
@@ -26,9 +26,21 @@ GRID_SCALE = 3
 GRID_LEFT, GRID_TOP, GRID_PAD = 90, 24, 4  # labelled_grid's margins
 
 
+def teacher_of(checkpoint: str) -> str | None:
+    """A distilled student's teacher, where it is one of the checkpoints here; None for anything else."""
+    config = REGISTRY.model(checkpoint).config
+    teacher = (config.get("distillation") or {}).get("teacher") if config.get("sampler") else None
+    name = os.path.basename(os.path.normpath(str(teacher))) if teacher else None
+    return name if name and name != checkpoint and name in REGISTRY.names("diffusion") else None
+
+
 def quality_plot(checkpoint: str) -> str | None:
-    """The checkpoint's quality-vs-steps plot from its report (evaluate.py report --sweep), if it has one."""
-    path = os.path.join(REGISTRY.folder, checkpoint, paths.QUALITY_VS_STEPS)
+    """The checkpoint's quality-vs-steps plot from its report (evaluate.py report --sweep), in the visitor's
+    language where it was drawn in both; a student shows its teacher's, where its curve stands beside DDIM's."""
+    folder = os.path.join(REGISTRY.folder, teacher_of(checkpoint) or checkpoint)
+    english = os.path.join(folder, paths.QUALITY_VS_STEPS)
+    chinese_ = os.path.join(folder, paths.QUALITY_VS_STEPS_ZH)
+    path = chinese_ if chinese() and os.path.isfile(chinese_) else english
     return path if os.path.isfile(path) else None
 
 
@@ -55,12 +67,17 @@ def compare_stream(seed: int, steps: str = "10,20,50,100", etas: str = "0,0.5,1"
     one), then (grid, table, plot path)."""
     include_ddpm = limits.LIMITS.ddpm_by_default if include_ddpm is None else bool(include_ddpm)
     model = REGISTRY.diffusion(checkpoint, "a DDIM steps comparison")
+    student, teacher = None, teacher_of(checkpoint)
+    if teacher:  # a student: its teacher's grid, and its own face from the same x_T at the end of the eta 0 row
+        student, model = model, REGISTRY.diffusion(teacher, "a DDIM steps comparison")
     T = model.schedule.num_timesteps
     step_list = [inputs.steps(s, T) for s in _parse(steps, float, "steps")]
     eta_list = [inputs.eta(e) for e in _parse(etas, float, "eta")]
     seed = inputs.seed(seed)
-    cells = [("ddim", s, e) for e in eta_list for s in step_list] + ([("ddpm", None, 1.0)] if include_ddpm else [])
-    total_nfe = sum(T if s is None else s for _, s, _ in cells)
+    cells = [(model, "ddim", s, e) for e in eta_list for s in step_list] + \
+        ([(model, "ddpm", None, 1.0)] if include_ddpm else []) + \
+        ([(student, "student", k, 0.0) for k in student.made_for()[1]] if student else [])
+    total_nfe = sum(T if s is None else s for _, _, s, _ in cells)
     if total_nfe > limits.LIMITS.max_compare_evaluations:
         most = f"{limits.LIMITS.max_compare_evaluations:,}"
         raise Refusal("compare_limit", f"this comparison needs {total_nfe:,} network evaluations (the steps of all "
@@ -68,10 +85,12 @@ def compare_stream(seed: int, steps: str = "10,20,50,100", etas: str = "0,0.5,1"
                       f"fewer or smaller step counts", total=f"{total_nfe:,}", most=most)
     deadline = limits.LIMITS.deadline()
     done, images, seconds = 0, {}, {}
-    for name, steps_, eta in cells:
+    for m, name, steps_, eta in cells:
         label = tr(f"{name.upper()} {steps_ or T} steps, eta {eta:g}", f"{name.upper()} {steps_ or T} 步，eta {eta:g}")
+        if m is student:
+            label = tr(f"student, {steps_} step(s)", f"學生模型，{steps_} 步")
         t0 = time.perf_counter()
-        run = stream(model, name, steps_, eta, seeds=[seed])
+        run = stream(m, m.default_sampler()[0] if m is student else name, steps_, eta, seeds=[seed])
         try:
             for step in run:
                 deadline.check()
@@ -81,34 +100,48 @@ def compare_stream(seed: int, steps: str = "10,20,50,100", etas: str = "0,0.5,1"
                 yield UNCHANGED, f"{label}: {at_step(step.index + 1, step.total)} …", UNCHANGED, UNCHANGED
         finally:
             run.close()
-        seconds[(eta, steps_)] = time.perf_counter() - t0
-        images[(eta, steps_)] = to_uint8(step.x)[0]
+        seconds[(name, eta, steps_)] = time.perf_counter() - t0
+        images[(name, eta, steps_)] = to_uint8(step.x)[0]
     if progress:
         progress(1.0, tr("done", "完成"))
-    # the grid: a row per eta, a column per step count; DDPM sits at the end of the eta = 1 row (it is η = 1 over
-    # all T steps), its column labelled as such; the labels are drawn on the image
+    # the grid: a row per eta, a column per step count; the extra columns hold one cell each: DDPM at the end of
+    # the eta = 1 row (it is η = 1 over all T steps), a student's faces at the end of the eta 0 row (the same x_T
+    # through its few steps, beside the teacher's DDIM); the labels are drawn on the image
     ddpm_row = eta_list.index(1.0) if 1.0 in eta_list else len(eta_list) - 1
-    cells = [[images[(eta, s)] for s in step_list] + ([images[(1.0, None)] if r == ddpm_row else None]
-                                                       if include_ddpm else []) for r, eta in enumerate(eta_list)]
-    canvas = labelled_grid(cells, [f"eta {e:g}" for e in eta_list],
-                           [drawn(f"{s} steps", f"{s} 步") for s in step_list]
-                           + ([f"DDPM {T} (eta 1)"] if include_ddpm else []), scale=GRID_SCALE)
+    student_row = eta_list.index(0.0) if 0.0 in eta_list else 0
+    extra = ([(f"DDPM {T} (eta 1)", f"DDPM {T}", ddpm_row, ("ddpm", 1.0, None))] if include_ddpm else []) + \
+        [(drawn(f"student {k}", f"學生 {k} 步"), tr(f"student, {k} step(s)", f"學生模型 {k} 步"), student_row,
+          ("student", 0.0, k)) for k in (student.made_for()[1] if student else [])]
+    grid = [[images[("ddim", eta, s)] for s in step_list] + [images[key] if r == row else None
+                                                              for _, _, row, key in extra]
+            for r, eta in enumerate(eta_list)]
+    canvas = labelled_grid(grid, [f"eta {e:g}" for e in eta_list],
+                           [drawn(f"{s} steps", f"{s} 步") for s in step_list] + [c[0] for c in extra],
+                           scale=GRID_SCALE)
 
-    header = (tr("| eta \\ steps | ", "| eta \\ 步數 | ") + " | ".join(str(s) for s in step_list)
-              + (f" | DDPM {T} |" if include_ddpm else " |"))
     in_s = lambda s: tr(f"{s:.2f} s", f"{s:.2f} 秒")  # noqa: E731
-    rows = [header, "|---" * (len(step_list) + (1 if include_ddpm else 0) + 1) + "|"]
-    for eta in eta_list:
-        cells_s = [in_s(seconds[(eta, s)]) for s in step_list]
-        if not include_ddpm:
-            rows.append(f"| {eta:g} | " + " | ".join(cells_s) + " |")
-            continue
-        ddpm_cell = f" | {in_s(seconds[(1.0, None)])} |" if eta == eta_list[ddpm_row] else " | |"
-        rows.append(f"| {eta:g} | " + " | ".join(cells_s) + ddpm_cell)
-    where = (tr("in the eta = 1 row", "在 eta = 1 那一列") if 1.0 in eta_list
-             else tr("at the end of the last row", "在最後一列的末端"))
-    table = "\n".join(rows) + (tr(f"\n\nDDPM ({T} steps, posterior variance: eta 1) is shown {where}.",
-                                  f"\n\nDDPM（{T} 步，後驗變異數：eta 1）顯示{where}。") if include_ddpm else "")
+    rows = [tr("| eta \\ steps | ", "| eta \\ 步數 | ") + " | ".join([str(s) for s in step_list] + [c[1] for c in extra])
+            + " |", "|---" * (len(step_list) + len(extra) + 1) + "|"]
+    for r, eta in enumerate(eta_list):
+        cells_s = [in_s(seconds[("ddim", eta, s)]) for s in step_list] + \
+            [in_s(seconds[key]) if r == row else "" for _, _, row, key in extra]
+        rows.append(f"| {eta:g} | " + " | ".join(cells_s) + " |")
+    notes = []
+    if include_ddpm:
+        where = (tr("in the eta = 1 row", "在 eta = 1 那一列") if 1.0 in eta_list
+                 else tr("at the end of the last row", "在最後一列的末端"))
+        notes.append(tr(f"DDPM ({T} steps, posterior variance: eta 1) is shown {where}.",
+                        f"DDPM（{T} 步，後驗變異數：eta 1）顯示{where}。"))
+    if student:
+        k = " or ".join(map(str, student.made_for()[1]))
+        notes.append(tr(f"**{checkpoint}** is a distilled student of **{teacher}**: trained to land in {k} step(s) "
+                        f"where its teacher's many DDIM steps land, so the face from the same x_T should match the "
+                        f"eta 0 row at a fraction of the network evaluations. The quality plot below shows what it "
+                        f"gives at equal network evaluations (dashed).",
+                        f"**{checkpoint}** 是 **{teacher}** 的蒸餾學生模型：它被訓練成只用 {k} 步就到達老師走許多步 "
+                        f"DDIM 才到的地方，所以同一個 x_T 產生的臉應與 eta 0 那一列相同，而網路運算次數只需一小部分。"
+                        f"下方的品質圖以虛線顯示它在相同網路運算次數下的表現。"))
+    table = "\n".join(rows) + "".join("\n\n" + n for n in notes)
     out_dir = out_dir or files.new_dir("compare")
     os.makedirs(out_dir, exist_ok=True)
     plot = os.path.join(out_dir, "seconds_vs_steps.png")
@@ -118,14 +151,19 @@ def compare_stream(seed: int, steps: str = "10,20,50,100", etas: str = "0,0.5,1"
 
 
 def seconds_plot(seconds: dict, step_list: list[int], eta_list: list[float], ddpm_T: int | None, path: str) -> None:
-    """Seconds per image against steps (log-log), a line per eta, DDPM as a square at T."""
+    """Seconds per image against steps (log-log), a line per eta, DDPM as a square at T, a student's steps as
+    diamonds."""
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(5.5, 3.4), dpi=110)
     for eta in eta_list:
-        ax.plot(step_list, [seconds[(eta, s)] for s in step_list], "o-", label=f"DDIM eta {eta:g}")
+        ax.plot(step_list, [seconds[("ddim", eta, s)] for s in step_list], "o-", label=f"DDIM eta {eta:g}")
     if ddpm_T is not None:
-        ax.plot([ddpm_T], [seconds[(1.0, None)]], "s", color="black", label=f"DDPM {ddpm_T}")
+        ax.plot([ddpm_T], [seconds[("ddpm", 1.0, None)]], "s", color="black", label=f"DDPM {ddpm_T}")
+    mine = sorted(k for name, _, k in seconds if name == "student")
+    if mine:  # a distilled student: its few steps as diamonds, beside the teacher's lines
+        ax.plot(mine, [seconds[("student", 0.0, k)] for k in mine], "D", color="crimson",
+                label=drawn("distilled student", "蒸餾學生模型"))
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel(drawn("sampling steps (network evaluations)", "取樣步數（網路運算次數）"))

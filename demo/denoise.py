@@ -18,7 +18,7 @@ from lab.pipeline import to_uint8
 from lab.registry import REGISTRY
 
 from . import files, limits
-from .common import DEFAULT_CHECKPOINT, drawn, font, plot_style, sampler_name
+from .common import DEFAULT_CHECKPOINT, default_setting, drawn, font, plot_style, sampler_defaults, sampler_name
 from .messages import tr
 from .tab import CHECKPOINT, Choice, Input, Int, Real, Seed, Tab
 from .common import SAMPLER_NAMES
@@ -224,6 +224,14 @@ def _layout(ui):
     return [live, status, gif, fig, frames, scrub]
 
 
+DEFAULTS = sampler_defaults("DDIM", 50, 0.0)  # the default checkpoint's, where it refuses these
+
+
+def _expected(ex) -> tuple[str, str]:
+    sampler, steps, _ = default_setting("DDIM", 50, 0.0)
+    return f"Here: 5 images, {sampler} {steps} steps: {ex(5, steps)}.", f"本機：5 張圖、{sampler} {steps} 步{ex(5, steps, 'zh')}。"
+
+
 def _events(ui, outputs) -> None:
     live, frames, scrub = outputs[0], outputs[4], outputs[5]
     scrub.input(show_kept_frame, [scrub, frames], live, api_visibility="private")
@@ -233,14 +241,14 @@ TAB = Tab(
     "denoise", "den", "Denoising", denoise_live,
     (Input("seed", Seed(), 0, "Seed"),
      Input("num_images", Int(1, MAX_IMAGES), 5, "Number of images"),
-     Input("sampler", Choice(list(SAMPLER_NAMES)), "DDIM", "Sampler"),
-     Input("steps", Int(1, 1000), 50, "Steps (DDPM always uses all 1000)", elem_id="den-steps"),
-     Input("eta", Real(0, 1), 0.0, "eta (DDIM)"),
+     Input("sampler", Choice(list(SAMPLER_NAMES)), DEFAULTS[0], "Sampler"),
+     Input("steps", Int(1, 1000), DEFAULTS[1], "Steps (DDPM always uses all 1000)", elem_id="den-steps"),
+     Input("eta", Real(0, 1), DEFAULTS[2], "eta (DDIM)"),
      CHECKPOINT),
     _layout,
-    examples=(("seed 1 · DDIM 20", dict(seed=1, num_images=4, steps=20)),
+    examples=(("seed 1 · DDIM 20", dict(seed=1, num_images=4, sampler="DDIM", steps=20)),
               ("seed 7 · DPM-Solver++ 10", dict(seed=7, num_images=3, sampler="DPM-Solver++", steps=10))),
-    expected=lambda ex: (f"Here: 5 images, DDIM 50 steps: {ex(5, 50)}.", f"本機：5 張圖、DDIM 50 步{ex(5, 50, 'zh')}。"),
+    expected=lambda ex: _expected(ex),
     events=_events,
     strings=STRINGS,
 )

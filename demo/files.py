@@ -1,6 +1,7 @@
 """Files the app makes for its responses (zips, GIFs, plots) live in one folder inside Gradio's temporary
-folder, and both are swept of entries older than the cache TTL (Gradio's own delete_cache misses the files
-uploads leave at its top level), so a Space that serves a class for weeks does not fill its disk."""
+folder, and both are swept of entries older than the cache TTL, by the newest file in each (the app's one
+sweeper: Gradio's own delete_cache is off, since it goes by a file's ctime and misses the files uploads leave at
+its top level), so a Space that serves a class for weeks does not fill its disk."""
 from __future__ import annotations
 
 import os

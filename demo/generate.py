@@ -11,7 +11,7 @@ from lab.pipeline import batches
 from lab.registry import REGISTRY
 
 from . import limits
-from .common import DEFAULT_CHECKPOINT, SAMPLER_NAMES, sampler_name
+from .common import DEFAULT_CHECKPOINT, SAMPLER_NAMES, default_setting, sampler_defaults, sampler_name
 from .messages import tr
 from .tab import CHECKPOINT, Bool, Choice, Input, Int, Real, Seed, Tab
 
@@ -50,19 +50,31 @@ STRINGS = {
     "Truncation ψ (StyleGAN only: 1 = none, lower = nearer the average face)":
         "截斷 ψ（僅 StyleGAN：1 = 不截斷，越小越接近平均臉）",
     "Generated faces (download: the gallery's buttons)": "生成的人臉（可用圖庫按鈕下載）",
-    "Seeds 0–7, DPM-Solver++ 10 steps: press Generate for your own.":
-        "種子 0–7，DPM-Solver++ 10 步：按「生成」產生你自己的。",
 }
 PSI_LABEL = "Truncation ψ (StyleGAN only: 1 = none, lower = nearer the average face)"
-FIRST = dict(seed=0, num_images=8, sampler="DPM-Solver++", steps=10, eta=0.0)  # faces on first load
+TEACHING_DEFAULT = ("DPM-Solver++", 10, 0.0)  # while the default checkpoint takes it (a student: what it takes)
+DEFAULTS = sampler_defaults(*TEACHING_DEFAULT)
+
+
+def first_view() -> dict:
+    """What the faces on first load are made with: seeds 0–7 at the tab's defaults."""
+    sampler, steps, eta = default_setting(*TEACHING_DEFAULT)
+    return dict(seed=0, num_images=8, sampler=sampler, steps=steps, eta=eta)
+
+
+def _expected(ex) -> tuple[str, str]:
+    sampler, steps, _ = default_setting(*TEACHING_DEFAULT)
+    return (f"Here: 8 images at {sampler} {steps} steps take {ex(8, steps)}; DDPM {ex(1, 1000)} per image.",
+            f"本機：8 張圖、{sampler} {steps} 步{ex(8, steps, 'zh')}；DDPM 每張{ex(1, 1000, 'zh')}。")
 
 
 def _layout(ui):
     import gradio as gr
 
-    from .i18n import T
+    from .i18n import T, both
 
-    first_images = generate(**FIRST, checkpoint=ui.shared.default_checkpoint)[0] \
+    first = first_view()
+    first_images = generate(**first, checkpoint=ui.shared.default_checkpoint)[0] \
         if ui.shared.default_checkpoint else []
     with gr.Row():
         with gr.Column(scale=1):
@@ -72,7 +84,9 @@ def _layout(ui):
         with gr.Column(scale=2):
             gallery = gr.Gallery(value=first_images or None, columns=4, height="auto", format="png",
                                  label=T("Generated faces (download: the gallery's buttons)"), elem_id="gen-gallery")
-            info = gr.Markdown(T("Seeds 0–7, DPM-Solver++ 10 steps: press Generate for your own.")
+            how = f"{first['sampler']} {first['steps']}"
+            info = gr.Markdown(both(f"Seeds 0–7, {how} steps: press Generate for your own.",
+                                    f"種子 0–7，{how} 步：按「生成」產生你自己的。")
                                if first_images else "", elem_id="gen-info")
     return [gallery, info, ui.components["seed"]]
 
@@ -81,17 +95,16 @@ TAB = Tab(
     "generate", "gen", "Generate", generate,
     (Input("seed", Seed(), 0, "Seed (the images use seeds seed, seed+1, …)"),
      Input("num_images", Int(1, MAX_IMAGES), 8, "Number of images"),
-     Input("sampler", Choice(list(SAMPLER_NAMES)), "DPM-Solver++", "Sampler"),
-     Input("steps", Int(1, 1000), 10, "Steps (DDPM always uses all 1000)"),
-     Input("eta", Real(0, 1), 0.0, "eta (DDIM: 0 deterministic, 1 like DDPM)"),
+     Input("sampler", Choice(list(SAMPLER_NAMES)), DEFAULTS[0], "Sampler"),
+     Input("steps", Int(1, 1000), DEFAULTS[1], "Steps (DDPM always uses all 1000)"),
+     Input("eta", Real(0, 1), DEFAULTS[2], "eta (DDIM: 0 deterministic, 1 like DDPM)"),
      CHECKPOINT,
      Input("randomize", Bool(), False, "Randomize seed", link=False),
      Input("psi", Real(0, 1), 1.0, PSI_LABEL, elem_id="gen-psi")),
     _layout,
     examples=(("seed 7 · DDIM 20", dict(seed=7, sampler="DDIM", steps=20)),
-              ("seed 42 · DPM-Solver++ 20", dict(seed=42, steps=20)),
+              ("seed 42 · DPM-Solver++ 20", dict(seed=42, sampler="DPM-Solver++", steps=20)),
               ("seed 3 · DDIM 50, eta 1", dict(seed=3, num_images=4, sampler="DDIM", steps=50, eta=1.0))),
-    expected=lambda ex: (f"Here: 8 images at DPM-Solver++ 10 steps take {ex(8, 10)}; DDPM {ex(1, 1000)} per image.",
-                         f"本機：8 張圖、DPM-Solver++ 10 步{ex(8, 10, 'zh')}；DDPM 每張{ex(1, 1000, 'zh')}。"),
+    expected=lambda ex: _expected(ex),
     strings=STRINGS,
 )

@@ -5,6 +5,10 @@ for reuse. Gradio runs each request, and each step of a streamed one, on whichev
 so over hours more and more threads hold arenas full of freed image buffers and RSS climbs. Two arenas for the
 whole process stop that; trimming hands the arenas' free tops back to the system.
 
+The opposite problem slows sampling and training: glibc serves every block over 32 MB with a fresh mmap and
+unmaps it when freed, and a batch's activations are that large, so each layer of each network evaluation
+faulted its memory in again. keep_large_blocks() serves them from the heap and keeps up to 1 GiB of it freed.
+
 Measured with `python bench/load.py --clients 4 --requests 36 --mix generate,generate,generate,denoise,interpolate,batch`
 (docs/space.md). Both calls are no-ops where the C library is not glibc.
 """
@@ -14,7 +18,9 @@ import ctypes
 import ctypes.util
 import functools
 
-M_ARENA_MAX = -8  # glibc's mallopt parameter number (malloc.h)
+M_TRIM_THRESHOLD = -1  # glibc's mallopt parameter numbers (malloc.h)
+M_MMAP_MAX = -4
+M_ARENA_MAX = -8
 
 
 @functools.cache  # loaded once: trim() runs after every sweep
@@ -38,3 +44,12 @@ def trim() -> bool:
     """Return the free memory at the top of every arena to the system; True if any was returned."""
     libc = _glibc()
     return bool(libc and libc.malloc_trim(0) == 1)
+
+
+def keep_large_blocks(keep_bytes: int = 1 << 30) -> bool:
+    """Serve large blocks from the heap (no mmap) and keep up to keep_bytes of freed heap for reuse; True if
+    glibc took both. For processes that run a network over and over: sampling, training, evaluation."""
+    if keep_bytes < 0:
+        raise ValueError(f"keep_bytes must be at least 0, got {keep_bytes}")
+    libc = _glibc()
+    return bool(libc and libc.mallopt(M_MMAP_MAX, 0) == 1 and libc.mallopt(M_TRIM_THRESHOLD, keep_bytes) == 1)

@@ -46,6 +46,7 @@ REPORT = "report"
 EVAL = "eval"
 TWO_SAMPLE = os.path.join(REPORT, "two_sample.json")
 QUALITY_VS_STEPS = os.path.join(EVAL, "quality_vs_steps.png")
+QUALITY_VS_STEPS_ZH = os.path.join(EVAL, "quality_vs_steps.zh-TW.png")  # where a CJK font drew it
 DEFAULT_STYLEGAN = "stylegan-64"
 
 

@@ -112,7 +112,8 @@ def test_distill_resumes_exactly_and_writes_self_describing_rounds(tmp_path, tea
 
 
 def test_bad_flags_say_what_is_allowed(tmp_path, teacher_run, capsys):
-    for bad in (["--method", "gan"], ["--start-steps", "48"], ["--target-steps", "64"], ["--round-steps", "0"]):
+    for bad in (["--method", "gan"], ["--start-steps", "48"], ["--target-steps", "64"], ["--round-steps", "0"],
+                ["--diffaugment", "rotate"], ["--adv-weight", "-1"]):
         with pytest.raises(SystemExit):
             parse_args(bad)
     assert "powers of two" in capsys.readouterr().err
@@ -137,3 +138,85 @@ def test_generate_py_samples_a_student_as_it_was_made_and_refuses_the_rest(tmp_p
                           "--sampler", "dpm-solver"]) == 2
     assert "this distilled student takes DDIM at 2 steps only, not DPM-Solver++" in capsys.readouterr().err
     assert not os.path.exists(tmp_path / "other") or not os.listdir(tmp_path / "other")
+
+
+def test_ddim_run_is_the_apps_ddim_sampler_with_gradients():
+    from training.adversarial import ddim_run
+
+    schedule, net = make_schedule("cosine", 50), random_unet(std=0.05)
+    noise = torch.randn(2, 3, 16, 16)
+    with torch.no_grad():
+        want = sample(ddim(eps_model(net, schedule, "v"), schedule, noise, steps=2))
+    got = ddim_run(net, schedule, noise, 2)
+    assert (got - want).abs().max() < 1e-3  # the sampler divides by √ᾱ ≈ 0.006 at t = T-1: float32 rounding
+    got.pow(2).mean().backward()  # through both steps: every layer of the student gets a gradient
+    assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in net.parameters() if p.requires_grad)
+
+
+def test_adversarial_round_resumes_exactly_with_its_discriminator(tmp_path, teacher_run):
+    """--method adversarial: a student and a discriminator trained together; killed mid-run and resumed, both
+    end as in one straight run; the student records its lineage and the steps it takes."""
+    import distill as module
+    from training import adversarial
+
+    data, teacher = teacher_run
+    extra = ["--method", "adversarial", "--target-steps", "2", "--round-steps", "4", "--save-every", "1",
+             "--sample-every", "4", "--r1-every", "2", "--d-channels", "16", "--lr", "1e-3"]
+    straight, split = str(tmp_path / "straight"), str(tmp_path / "split")
+    distill(parse_args(flags(data, teacher, straight, *extra)))
+    original, calls = adversarial.AdversarialRound.step, {"n": 0}
+
+    def stop_at_the_third(self, *a, **k):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise KeyboardInterrupt
+        return original(self, *a, **k)
+
+    adversarial.AdversarialRound.step = stop_at_the_third
+    try:
+        assert distill(parse_args(flags(data, teacher, split, *extra))) == 2
+    finally:
+        adversarial.AdversarialRound.step = original
+    distill(parse_args(flags(data, teacher, split, "--resume")))
+    for name in ("model.safetensors", os.path.join("training_state", "state.safetensors")):
+        a, b = load_file(os.path.join(straight, name)), load_file(os.path.join(split, name))
+        assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a if not k.startswith("rng")), name
+    state = load_file(os.path.join(split, "training_state", "state.safetensors"))
+    assert any(k.startswith("disc.") for k in state) and any(k.startswith("dopt.") for k in state)
+    cfg_json = json.load(open(os.path.join(split, "config.json")))
+    assert cfg_json["distillation"]["method"] == "adversarial" and cfg_json["distillation"]["teacher"] == teacher
+    assert cfg_json["sampler"] == {"name": "ddim", "steps": 2, "eta": 0.0, "allowed_steps": [2]}
+    rows = [json.loads(r) for r in open(os.path.join(split, "log.jsonl"))]
+    assert [r["step"] for r in rows] == [1, 2, 3, 4] and all("anchor_mse" in r and "loss_d" in r for r in rows)
+    t0 = load_file(os.path.join(teacher, "model.safetensors"))
+    b = load_file(os.path.join(split, "model.safetensors"))
+    assert any(not torch.equal(t0[k], b[k]) for k in t0), "the student never moved"
+    assert module.METHODS[-1] == "adversarial"
+
+
+def test_adversarial_round_refuses_a_start_made_for_other_steps(tmp_path, teacher_run):
+    from helpers import TINY
+    from lab.checkpoint import save_checkpoint
+
+    start = str(tmp_path / "four-step")
+    save_checkpoint(start, random_unet(std=0.05), TINY, "cosine", 50, "v", extra={
+        "distillation": {"method": "progressive", "teacher": "t"}, "sampler": {"name": "ddim", "steps": 4}})
+    with pytest.raises(SystemExit, match="made for 4 steps: pass --target-steps 4"):
+        distill(parse_args(flags(teacher_run[0], start, str(tmp_path / "adv"), "--method", "adversarial")))
+
+
+def test_cpu_hours_follow_the_threads_a_resumed_run_changed(tmp_path):
+    from helpers import bench_script
+
+    students = bench_script("students")
+    run = tmp_path / "run"
+    (run / "rounds" / "0-4-steps").mkdir(parents=True)
+    rows = [{"step": 10, "steps_per_s": 0.1}, {"step": 20, "steps_per_s": 1.0}, {"step": 30, "steps_per_s": 1.0,
+                                                                                 "threads": 4}]
+    (run / "log.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    student = str(run / "rounds" / "0-4-steps")
+    # 100 s on 1 thread, then 10 s on 2 (from step 11), then 10 s on the 4 the log itself records
+    assert students.cpu_hours(student, 30, students.thread_plan("1@0,2@11")) * 3600 == pytest.approx(100 + 20 + 40)
+    assert students.cpu_hours(student, 20, 1) * 3600 == pytest.approx(110)
+    with pytest.raises(ValueError, match="THREADS@STEP"):
+        students.thread_plan("two")

@@ -1,5 +1,6 @@
 """FID through pytorch-fid with a stand-in Inception (same architecture, random weights), AFD as HW6
 scores it, evaluate.py and its report command."""
+import io
 import json
 import os
 import urllib.error
@@ -205,3 +206,56 @@ def test_report_sweep_on_a_tiny_checkpoint(tmp_path):
     assert [r["nfe"] for r in rep["rows"] if r["sampler"] == "ddpm"] == [100]  # all T steps of this checkpoint
     assert sorted(os.listdir(out / "images" / "DDPM_1000")) == ["1.jpg", "2.jpg", "3.jpg"]
     assert (out / "quality_vs_steps.png").is_file() and "| DDIM 10, eta 0 |" in (out / "report.md").read_text()
+
+
+def test_report_sweep_draws_each_student_at_its_steps_beside_the_teacher(tmp_path):
+    """--students: every round's student sampled at the steps it takes, the same seeds as the teacher's settings,
+    its rows named by its family (one dashed curve), and a student's image equals the pipeline's for that seed."""
+    from lab.checkpoint import load_checkpoint, save_checkpoint
+    from lab.pipeline import JPEG_QUALITY, sample_images
+
+    teacher = str(tmp_path / "tiny")
+    save_checkpoint(teacher, random_unet(std=0.05), TINY, "cosine", 100, "v")
+    students = []
+    for k, steps in enumerate((4, 2)):
+        path = str(tmp_path / f"round-{k}")
+        save_checkpoint(path, random_unet(std=0.05, seed=k + 1), TINY, "cosine", 100, "v", extra={
+            "distillation": {"method": "progressive", "teacher": teacher},
+            "sampler": {"name": "ddim", "steps": steps, "eta": 0.0}})
+        students.append(path)
+    out = tmp_path / "report"
+    assert evaluate.main(["report", "--checkpoint", teacher, "--n", "2", "--out", str(out), "--sweep", "--real", "",
+                          "--detector", "lbpcascade", "--no-progress", "--students", ",".join(students)]) == 0
+    rows = json.loads((out / "report.json").read_text())["rows"]
+    mine = [r for r in rows if r.get("student")]
+    assert [(r["student"], r["nfe"]) for r in mine] == [("progressive of tiny", 4), ("progressive of tiny", 2)]
+    assert len(rows) == 11 + 2 and {evaluate.curve_name(r) for r in mine} == {"progressive of tiny"}
+    first = np.asarray(Image.open(out / "images" / "progressive_of_tiny_2" / "1.jpg"))
+    buffer = io.BytesIO()  # image 1 is seed 0's, through the same JPEG encoder
+    Image.fromarray(sample_images(load_checkpoint(students[1]), [0], "ddim", 2)[0]).save(
+        buffer, "JPEG", quality=JPEG_QUALITY)
+    assert np.array_equal(first, np.asarray(Image.open(buffer)))
+    assert (out / "quality_vs_steps.png").is_file()
+    assert "| progressive of tiny 2 |" in (out / "report.md").read_text()
+
+
+def test_report_refuses_a_student_that_is_not_one(tmp_path, capsys):
+    from lab.checkpoint import save_checkpoint
+
+    ck = str(tmp_path / "tiny")
+    save_checkpoint(ck, random_unet(std=0.05), TINY, "cosine", 100, "v")
+    assert evaluate.main(["report", "--checkpoint", ck, "--n", "1", "--out", str(tmp_path / "r"), "--real", "",
+                          "--students", ck, "--no-progress"]) == 2
+    assert "not a distilled student" in capsys.readouterr().err
+
+
+def test_quality_plot_in_chinese_where_a_cjk_font_is_here(tmp_path):
+    from lab.fonts import cjk_font
+
+    if not cjk_font():
+        pytest.skip("no CJK font installed (packages.txt installs one)")
+    rows = [{"setting": f"DDIM {s}, eta 0", "sampler": "ddim", "steps": s, "eta": 0.0, "nfe": s,
+             "seconds_per_image": 0.01 * s, "ffd": 3.0 / s, "afd": {"lbp": {"afd": 0.9, "n": 2}}} for s in (2, 4)]
+    rows.append({**rows[0], "student": "progressive of tiny", "ffd": 0.5})
+    evaluate.plot(rows, str(tmp_path / "zh.png"), chinese=True)
+    assert Image.open(tmp_path / "zh.png").size[0] > 1000

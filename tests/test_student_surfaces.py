@@ -51,8 +51,48 @@ def test_what_a_student_was_not_made_for_is_refused_in_one_sentence(student_regi
 
     with pytest.raises(ValueError, match=r"^this distilled student takes DDIM at 2 steps only, not DPM-Solver\+\+$"):
         generate.generate(0, 2, "DPM-Solver++", 20, 0.0, "student")
+    student_registry.model("student").config["distillation"]["teacher"] = "gone"  # no teacher here: alone
     with pytest.raises(ValueError, match="takes DDIM at 2 steps only, not 4 steps"):
         compare.compare(0, "2,4", "0", False, "student")
+
+
+def test_compare_shows_a_student_beside_its_teacher(student_registry, tmp_path):
+    """Picking a student: its teacher's steps × eta grid, the student's face from the same x_T at the end of the
+    eta 0 row, its seconds in the table and the plot, a note in the visitor's language, the teacher's quality plot."""
+    from demo import compare
+    from demo.messages import speaking
+    from lab.pipeline import sample_images
+
+    canvas, table, plot, quality = compare.compare(3, "2,4", "0,1", False, "student", out_dir=str(tmp_path))
+    header, _, eta0, eta1 = table.split("\n\n")[0].splitlines()
+    assert header.endswith("| 2 | 4 | student, 2 step(s) |")
+    assert eta0.count(" s |") == 3 and eta1.count(" s |") == 2  # the student's cell: the eta 0 row only
+    assert "distilled student of **tiny**" in table and quality is None  # the teacher has no report here
+    face = sample_images(student_registry.model("student"), [3], "ddim", 2)[0]
+    cell = canvas[compare.GRID_TOP:compare.GRID_TOP + 16 * compare.GRID_SCALE:compare.GRID_SCALE,
+                  compare.GRID_LEFT + 2 * (16 * compare.GRID_SCALE + compare.GRID_PAD):][:, :16 * compare.GRID_SCALE
+                                                                                       :compare.GRID_SCALE]
+    assert np.array_equal(cell, face)  # third column, eta 0 row: the student's face for seed 3
+    with speaking("zh-TW,zh"):
+        zh = compare.compare(3, "2", "0", False, "student", out_dir=str(tmp_path / "zh"))[1]
+    assert "蒸餾學生模型" in zh and "學生模型 2 步" in zh
+
+
+def test_compare_shows_a_student_its_teachers_quality_plot_in_the_visitors_language(student_registry):
+    import os
+
+    from demo import compare
+    from demo.messages import speaking
+    from lab import paths
+
+    folder = os.path.join(student_registry.folder, "tiny", paths.EVAL)
+    os.makedirs(folder)
+    for name in (paths.QUALITY_VS_STEPS, paths.QUALITY_VS_STEPS_ZH):
+        open(os.path.join(student_registry.folder, "tiny", name), "wb").close()
+    assert compare.quality_plot("student").endswith(os.path.join("tiny", paths.QUALITY_VS_STEPS))
+    with speaking("zh-TW,zh"):
+        assert compare.quality_plot("student").endswith("quality_vs_steps.zh-TW.png")
+    assert compare.teacher_of("tiny") is None
 
 
 def test_the_picker_moves_a_tab_to_what_the_checkpoint_takes(student_registry):
@@ -79,3 +119,34 @@ def test_the_app_wires_the_picker_to_every_tab_with_a_sampler(student_registry):
         assert blocks.blocks[picker].elem_id == "checkpoint" and d["inputs"][1:] == d["outputs"]
         assert [type(c) for c in outputs[:1]] == [gr.Radio] and all(isinstance(c, (gr.Slider, gr.Number))
                                                                     for c in outputs[1:])
+
+
+def test_a_student_as_the_default_checkpoint_sets_every_tabs_defaults(student_registry, monkeypatch):
+    """Once a student is the default, the app builds, each sampling tab starts on what the student takes, the first
+    view and the expected-time lines say what was run, and no example it would refuse is shown; the teacher's
+    teaching defaults come back when the teacher is the default."""
+    import app
+    from demo import batch, denoise, generate
+    from demo.common import default_setting, takes
+
+    monkeypatch.setattr(student_registry, "default", "student")
+    for tab in (generate.TAB, batch.TAB, denoise.TAB):
+        d = tab.defaults()
+        assert (d["sampler"], d["steps"], d["eta"]) == ("DDIM", 2, 0.0)
+    assert generate.first_view() == dict(seed=0, num_images=8, sampler="DDIM", steps=2, eta=0.0)
+    assert "DDIM 2" in generate._expected(lambda *a: "")[0] and "DDIM 2" in batch._expected(lambda *a: "")[1]
+    assert not takes("student", {"sampler": "DDIM", "steps": 20, "eta": 0.0}) and takes("tiny", {"sampler": "DDIM",
+                                                                                                "steps": 20})
+    blocks, _ = app.build()
+    from demo.i18n import I18N
+
+    english = I18N.translations["en"]
+    info = next(b for b in blocks.blocks.values() if getattr(b, "elem_id", None) == "gen-info")
+    caption = next(text for key, text in english.items() if key in str(info.value))
+    assert caption == "Seeds 0–7, DDIM 2 steps: press Generate for your own."
+    examples = [b for b in blocks.blocks.values() if type(b).__name__ == "Dataset"]
+    labels = str([getattr(e, "sample_labels", None) for e in examples])
+    assert "DDIM 20" not in labels and "DPM-Solver++" not in labels  # the student would refuse them
+    monkeypatch.setattr(student_registry, "default", "tiny")
+    assert default_setting("DPM-Solver++", 10, 0.0) == ("DPM-Solver++", 10, 0.0)
+    assert generate.TAB.defaults()["steps"] == 10

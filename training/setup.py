@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import torch
 
+from lab import memory
 from lab.data import load_images
 
 from .loop import DataWalk
@@ -95,6 +96,7 @@ def start_run(cfg, mixed_precision: bool = False) -> Run:
     torch.manual_seed(cfg.seed), so the models built next start identical on every rank."""
     from accelerate import Accelerator
 
+    memory.keep_large_blocks()  # a batch's activations are mmap-sized: keep them on the heap (lab/memory.py)
     cuda = torch.cuda.is_available()  # without CUDA, cpu=True makes several processes MULTI_CPU (gloo)
     accelerator = Accelerator(cpu=not cuda, mixed_precision="bf16" if cuda and mixed_precision else "no")
     state = meta = None
