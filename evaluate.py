@@ -242,10 +242,19 @@ def report(args: argparse.Namespace) -> dict:
     from lab.checkpoint import load_checkpoint
 
     model = load_checkpoint(args.checkpoint)
-    settings = [(args.sampler, args.steps if args.sampler != "ddpm" else None, args.eta)]
-    if args.sweep:
-        settings += [s for s in SWEEP if s != settings[0]]
-    jobs = [(model, model.check(*s), setting_name(*s), None) for s in settings]
+    default = model.default_sampler()  # the checkpoint's own unless asked (a student: what it was made for)
+    sampler = args.sampler or default[0]
+    first = (sampler, (default[1] if args.steps is None else args.steps) if sampler != "ddpm" else None,
+             default[2] if args.eta is None else args.eta)
+    if model.kind == "student":  # a student samples only as it was made: its sweep is its own step counts
+        name, allowed, eta = model.made_for()
+        family = student_family(model)
+        jobs = [(model, model.check(*first), f"{family} {model.check(*first).steps}", family)]
+        jobs += [(model, model.check(name, k, eta), f"{family} {k}", family)
+                 for k in (allowed if args.sweep else []) if k != jobs[0][1].steps]
+    else:
+        settings = [first] + ([s for s in SWEEP if s != first] if args.sweep else [])
+        jobs = [(model, model.check(*s), setting_name(*s), None) for s in settings]
     for path in filter(None, (args.students or "").split(",")):  # each student at every step count it takes
         student = load_checkpoint(path)
         if student.kind != "student":
@@ -331,9 +340,10 @@ def main(argv: list[str] | None = None) -> int:
         p.add_argument("--checkpoint", default=os.path.join("checkpoints", "anime-64"))
         p.add_argument("--n", type=int, default=1000)
         p.add_argument("--out", required=True)
-        p.add_argument("--sampler", choices=SAMPLERS, default="dpm-solver")
-        p.add_argument("--steps", type=int, default=20)
-        p.add_argument("--eta", type=float, default=0.0)
+        p.add_argument("--sampler", choices=SAMPLERS, default=None,
+                       help="default: the checkpoint's own (dpm-solver; a distilled student: the one it was made for)")
+        p.add_argument("--steps", type=int, default=None, help="default: the checkpoint's own (20; a student: its)")
+        p.add_argument("--eta", type=float, default=None, help="default: the checkpoint's own (0)")
         p.add_argument("--batch-size", type=int, default=64)
         p.add_argument("--sweep", action="store_true", help="add the quality-vs-steps settings")
         p.add_argument("--sweep-n", type=int, default=0, help="images per sweep setting (default: --n)")

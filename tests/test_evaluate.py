@@ -259,3 +259,20 @@ def test_quality_plot_in_chinese_where_a_cjk_font_is_here(tmp_path):
     rows.append({**rows[0], "student": "progressive of tiny", "ffd": 0.5})
     evaluate.plot(rows, str(tmp_path / "zh.png"), chinese=True)
     assert Image.open(tmp_path / "zh.png").size[0] > 1000
+
+
+def test_report_samples_a_student_as_it_was_made_and_refuses_the_rest(tmp_path, capsys):
+    from lab.checkpoint import save_checkpoint
+
+    ck = str(tmp_path / "student")
+    save_checkpoint(ck, random_unet(std=0.05), TINY, "cosine", 100, "v", extra={
+        "distillation": {"method": "progressive", "teacher": "checkpoints/anime-64"},
+        "sampler": {"name": "ddim", "steps": 2, "eta": 0.0, "allowed_steps": [1, 2]}})
+    out = tmp_path / "r"
+    assert evaluate.main(["report", "--checkpoint", ck, "--n", "2", "--out", str(out), "--real", "", "--sweep",
+                          "--detector", "lbpcascade", "--no-progress"]) == 0
+    rows = json.loads((out / "report.json").read_text())["rows"]
+    assert [(r["setting"], r["nfe"]) for r in rows] == [("progressive of anime-64 2", 2), ("progressive of anime-64 1", 1)]
+    assert evaluate.main(["report", "--checkpoint", ck, "--n", "2", "--out", str(tmp_path / "x"), "--real", "",
+                          "--sampler", "dpm-solver", "--no-progress"]) == 2
+    assert "takes DDIM at 1 or 2 steps only, not DPM-Solver++" in capsys.readouterr().err
