@@ -4,6 +4,7 @@ the first request the server sees.
 
     python bench/first_image.py [--runs 5] [--chromium /usr/bin/chromium]
     python bench/first_image.py --tab playground      # the 2-D playground's default view (a shipped model)
+    python bench/first_image.py --query checkpoint=anime-64-fast   # Generate on another checkpoint, by its link
 """
 from __future__ import annotations
 
@@ -14,7 +15,8 @@ import time
 from demo.serve import start_app
 
 # tab → (its link, run button, the element that says this click's result is in, its text, the first picture)
-TABS = {"generate": ("", "#gen-run", "#gen-info", "network evaluations", "#gen-gallery img"),
+# (Generate keys on its run's own summary, "8 image(s), seeds …": the first view's caption names steps too)
+TABS = {"generate": ("", "#gen-run", "#gen-info", "image(s), seeds", "#gen-gallery img"),
         "playground": ("?tab=playground", "#pg-run", "#pg-status", "sliced Wasserstein", "#pg-views img")}
 
 
@@ -23,6 +25,7 @@ def main() -> None:
     p.add_argument("--runs", type=int, default=5)
     p.add_argument("--chromium", default="/usr/bin/chromium")
     p.add_argument("--tab", choices=tuple(TABS), default="generate")
+    p.add_argument("--query", default="", help="link parameters for the page, e.g. checkpoint=anime-64-fast")
     args = p.parse_args()
     from playwright.sync_api import expect, sync_playwright
 
@@ -37,7 +40,7 @@ def main() -> None:
             for run in range(args.runs):
                 link, run_button, result, text, picture = TABS[args.tab]
                 page = browser.new_page(viewport={"width": 1280, "height": 900})
-                page.goto(url + link)
+                page.goto(url + (link + ("&" if link else "?") + args.query if args.query else link))
                 expect(page.locator(run_button)).to_be_visible()
                 t0 = time.perf_counter()
                 page.locator(run_button).click()

@@ -201,7 +201,7 @@ def test_every_tab_in_headless_chromium(app_url):
         expect(page.locator("#gen-gallery img")).to_have_count(8, timeout=30_000)
         t0 = time.perf_counter()
         page.locator("#gen-run").click()
-        expect(page.locator("#gen-info")).to_contain_text("network evaluations", timeout=60_000)
+        expect(page.locator("#gen-info")).to_contain_text("image(s), seeds", timeout=60_000)
         expect(page.locator("#gen-gallery img").first).to_be_visible(timeout=60_000)
         print(f"\ntime to first image (default Generate settings): {time.perf_counter() - t0:.2f} s")
         expect(page.locator("#gen-gallery img")).to_have_count(8)
