@@ -66,7 +66,7 @@ class DistillConfig(Bookkeeping):
     lr: float = 1e-4
     grad_clip: float = 1.0
     huber_c: float = 0.03  # ect: pseudo-Huber constant, per pixel value in [-1, 1]
-    adv_weight: float = 0.1  # adversarial: the discriminator's term against the squared distance to the start
+    adv_weight: float = 0.01  # adversarial: the discriminator's term against the squared distance to the start
     d_lr: float = 2e-4  # adversarial: the discriminator's (Adam, β = 0, 0.99)
     d_channels: int = 64
     r1_gamma: float = 0.1

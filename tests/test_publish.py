@@ -30,7 +30,7 @@ def test_dry_run_lists_what_the_space_needs_and_nothing_else(capsys):
         assert path not in ("train.py", "train_gan.py", "generate.py", "evaluate.py", "requirements-dev.txt"), path
         assert not path.endswith(("log.jsonl", "loss.png", "results.csv")) and "/samples/" not in path, path
     sizes = sum(os.path.getsize(os.path.join(ROOT, p)) for p in listed)
-    assert sizes < 30 * 2**20 and f"{len(listed)} files" in out.splitlines()[-1]
+    assert sizes < 40 * 2**20 and f"{len(listed)} files" in out.splitlines()[-1]
 
 
 def test_upload_is_one_folder_upload_of_exactly_those_files(monkeypatch, capsys):
