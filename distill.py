@@ -203,6 +203,14 @@ def _load_teacher(path: str) -> LoadedModel:
     return loaded
 
 
+def _adversarial_round(cfg: DistillConfig, base: LoadedModel) -> AdversarialRound:
+    made_for = (base.config.get("sampler") or {}).get("steps")
+    if made_for is not None and made_for != cfg.target_steps:
+        raise SystemExit(f"--teacher {cfg.teacher} is a student made for {made_for} steps: pass --target-steps {made_for}")
+    return AdversarialRound(AdversarialSettings(cfg.adv_weight, cfg.d_lr, cfg.d_channels, cfg.r1_gamma, cfg.r1_every,
+                                                cfg.diffaugment), base.net.config.image_size)
+
+
 def round_dir(cfg: DistillConfig, round_index: int) -> str:
     return os.path.join(cfg.out, "rounds", f"{round_index}-{cfg.student_steps(round_index)}-steps")
 
@@ -216,14 +224,8 @@ def _distill(cfg: DistillConfig) -> int:
     teacher = UNet(unet_config).requires_grad_(False).eval().to(memory_format=torch.channels_last)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=0.0)
     modules, optimizers = {"model.": model}, {"": (opt, "optimizer")}
-    adversarial = None
-    if cfg.method == "adversarial":  # the student it starts from is the anchor (`teacher`); a discriminator joins
-        made_for = (base.config.get("sampler") or {}).get("steps")
-        if made_for is not None and made_for != cfg.target_steps:
-            raise SystemExit(f"--teacher {cfg.teacher} is a student made for {made_for} steps: "
-                             f"pass --target-steps {made_for}")
-        adversarial = AdversarialRound(AdversarialSettings(cfg.adv_weight, cfg.d_lr, cfg.d_channels, cfg.r1_gamma,
-                                                           cfg.r1_every, cfg.diffaugment), unet_config.image_size)
+    adversarial = _adversarial_round(cfg, base) if cfg.method == "adversarial" else None
+    if adversarial:  # the student it starts from is the anchor (`teacher`); a discriminator joins
         modules["disc."] = adversarial.disc
         optimizers["d"] = (adversarial.d_opt, "d_optimizer")
     step = setup.resume(modules, optimizers)

@@ -119,6 +119,19 @@ def compare_stream(seed: int, steps: str = "10,20,50,100", etas: str = "0,0.5,1"
                            [drawn(f"{s} steps", f"{s} 步") for s in step_list] + [c[0] for c in extra],
                            scale=GRID_SCALE)
 
+    table = _table(seconds, step_list, eta_list, extra, T if include_ddpm else None, checkpoint, teacher, student)
+    out_dir = out_dir or files.new_dir("compare")
+    os.makedirs(out_dir, exist_ok=True)
+    plot = os.path.join(out_dir, "seconds_vs_steps.png")
+    with plot_style():
+        seconds_plot(seconds, step_list, eta_list, T if include_ddpm else None, plot)
+    yield canvas, table, plot, quality_plot(checkpoint)
+
+
+def _table(seconds: dict, step_list: list[int], eta_list: list[float], extra: list, ddpm_T: int | None,
+           checkpoint: str, teacher: str | None, student) -> str:
+    """The seconds of every cell as a markdown table (the extra columns filled in their one row), and what the
+    DDPM and student cells are, in the visitor's language."""
     in_s = lambda s: tr(f"{s:.2f} s", f"{s:.2f} 秒")  # noqa: E731
     rows = [tr("| eta \\ steps | ", "| eta \\ 步數 | ") + " | ".join([str(s) for s in step_list] + [c[1] for c in extra])
             + " |", "|---" * (len(step_list) + len(extra) + 1) + "|"]
@@ -127,11 +140,11 @@ def compare_stream(seed: int, steps: str = "10,20,50,100", etas: str = "0,0.5,1"
             [in_s(seconds[key]) if r == row else "" for _, _, row, key in extra]
         rows.append(f"| {eta:g} | " + " | ".join(cells_s) + " |")
     notes = []
-    if include_ddpm:
+    if ddpm_T is not None:
         where = (tr("in the eta = 1 row", "在 eta = 1 那一列") if 1.0 in eta_list
                  else tr("at the end of the last row", "在最後一列的末端"))
-        notes.append(tr(f"DDPM ({T} steps, posterior variance: eta 1) is shown {where}.",
-                        f"DDPM（{T} 步，後驗變異數：eta 1）顯示{where}。"))
+        notes.append(tr(f"DDPM ({ddpm_T} steps, posterior variance: eta 1) is shown {where}.",
+                        f"DDPM（{ddpm_T} 步，後驗變異數：eta 1）顯示{where}。"))
     if student:
         k = " or ".join(map(str, student.made_for()[1]))
         notes.append(tr(f"**{checkpoint}** is a distilled student of **{teacher}**: trained to land in {k} step(s) "
@@ -141,13 +154,7 @@ def compare_stream(seed: int, steps: str = "10,20,50,100", etas: str = "0,0.5,1"
                         f"**{checkpoint}** 是 **{teacher}** 的蒸餾學生模型：它被訓練成只用 {k} 步就到達老師走許多步 "
                         f"DDIM 才到的地方，所以同一個 x_T 產生的臉應與 eta 0 那一列相同，而網路運算次數只需一小部分。"
                         f"下方的品質圖以虛線顯示它在相同網路運算次數下的表現。"))
-    table = "\n".join(rows) + "".join("\n\n" + n for n in notes)
-    out_dir = out_dir or files.new_dir("compare")
-    os.makedirs(out_dir, exist_ok=True)
-    plot = os.path.join(out_dir, "seconds_vs_steps.png")
-    with plot_style():
-        seconds_plot(seconds, step_list, eta_list, T if include_ddpm else None, plot)
-    yield canvas, table, plot, quality_plot(checkpoint)
+    return "\n".join(rows) + "".join("\n\n" + n for n in notes)
 
 
 def seconds_plot(seconds: dict, step_list: list[int], eta_list: list[float], ddpm_T: int | None, path: str) -> None:
