@@ -20,6 +20,7 @@ import torch.nn.functional as F
 from torch import nn
 
 SIZE, QUALITY = 64, 95
+NUMERICS = "channels_last"  # part of a cached score's key: the same config in another memory format trains apart
 
 
 def standardise(images: np.ndarray | list[np.ndarray], size: int = SIZE, quality: int = QUALITY) -> np.ndarray:
@@ -97,11 +98,17 @@ def _augment(x: torch.Tensor, cfg: C2STConfig, gen: torch.Generator) -> torch.Te
     return x
 
 
+def _cl(x: torch.Tensor) -> torch.Tensor:
+    """Images in the critic's memory format (channels_last: its convolutions run 1.5x faster on the CPU)."""
+    return x.contiguous(memory_format=torch.channels_last)
+
+
 @torch.no_grad()
 def _logits(critic: Critic, x: torch.Tensor) -> torch.Tensor:
     """The critic's logits, averaged over the image and its mirror image."""
     critic.eval()
-    out = torch.cat([critic(x[i:i + 256]) + critic(x[i:i + 256].flip(-1)) for i in range(0, len(x), 256)]) / 2
+    parts = (_cl(x[i:i + 256]) for i in range(0, len(x), 256))
+    out = torch.cat([critic(p) + critic(p.flip(-1)) for p in parts]) / 2
     critic.train()
     return out
 
@@ -110,7 +117,7 @@ def _fit(train_x: torch.Tensor, train_y: torch.Tensor, cfg: C2STConfig, gen: tor
     """A critic trained on train (less an inner validation split that decides when to stop), and the epochs it
     trained."""
     torch.manual_seed(int(torch.randint(0, 2**31 - 1, (1,), generator=gen)))  # the critic's init, from the seed
-    critic = Critic(cfg.width, cfg.depth)
+    critic = Critic(cfg.width, cfg.depth).to(memory_format=torch.channels_last)  # 1.5x faster on the CPU
     order = torch.randperm(len(train_x), generator=gen)
     n_val = int(round(len(train_x) * cfg.val_fraction))  # 0: train max_epochs, no early stop
     val, fit = order[:n_val], order[n_val:]
@@ -121,7 +128,7 @@ def _fit(train_x: torch.Tensor, train_y: torch.Tensor, cfg: C2STConfig, gen: tor
         shuffled = fit[torch.randperm(len(fit), generator=gen)]
         for i in range(0, len(shuffled), cfg.batch_size):
             batch = shuffled[i:i + cfg.batch_size]
-            loss = F.binary_cross_entropy_with_logits(critic(_augment(train_x[batch], cfg, gen)), train_y[batch])
+            loss = F.binary_cross_entropy_with_logits(critic(_cl(_augment(train_x[batch], cfg, gen))), train_y[batch])
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
@@ -149,7 +156,7 @@ def saliency(critic: Critic, x: torch.Tensor) -> np.ndarray:
     """Where the critic looks: the mean over images of |∂ logit / ∂ pixel|, summed over colour, [H, W]."""
     total = torch.zeros(x.shape[2:])
     for i in range(0, len(x), 256):
-        part = x[i:i + 256].clone().requires_grad_(True)
+        part = _cl(x[i:i + 256]).clone().requires_grad_(True)
         critic(part).sum().backward()
         total += part.grad.abs().sum(dim=(0, 1))
     return (total / len(x)).numpy()
@@ -195,7 +202,7 @@ def c2st_cached(generated: np.ndarray, real: np.ndarray, config: C2STConfig | No
     from lab import paths
 
     cfg = config or C2STConfig()
-    h = hashlib.sha256(json.dumps(asdict(cfg), sort_keys=True).encode())
+    h = hashlib.sha256(json.dumps(asdict(cfg) | {"numerics": NUMERICS}, sort_keys=True).encode())
     for images in (generated, real):
         arr = np.ascontiguousarray(images, dtype=np.uint8)
         h.update(str(arr.shape).encode())
