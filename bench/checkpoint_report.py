@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from lab.checkpoint import load_checkpoint
-from lab import paths
+from lab import memory, paths
 from lab.data import load_images
 from evaluation.detect import LbpCascadeDetector
 from evaluation import face_features
@@ -67,6 +67,7 @@ def main() -> None:
     p.add_argument("--data", default=paths.FACES)
     p.add_argument("--out", default=None)
     args = p.parse_args()
+    memory.keep_large_blocks()  # batch activations stay on the heap (lab/memory.py)
     out = args.out or os.path.join(args.checkpoint, paths.REPORT)
     os.makedirs(out, exist_ok=True)
     model = load_checkpoint(args.checkpoint)

@@ -25,7 +25,7 @@ import sys
 import numpy as np
 
 from evaluation.two_sample import C2STConfig, add_noise, blur, c2st_cached, colour_shift, jpeg
-from lab import paths
+from lab import memory, paths
 from lab.data import faces_hwc, sample_faces
 
 BASE = C2STConfig()
@@ -119,6 +119,7 @@ def main() -> int:
     p.add_argument("--results", default=os.path.join(paths.ROOT, "bench", "results", "critic_study.json"))
     p.add_argument("--table", default=os.path.join(paths.ROOT, "docs", "critic_convergence.md"))
     args = p.parse_args()
+    memory.keep_large_blocks()  # batch activations stay on the heap (lab/memory.py)
     if args.threads:
         import torch
 

@@ -24,7 +24,7 @@ import time
 import numpy as np
 
 from evaluation.two_sample import C2STConfig, blur, c2st
-from lab import paths
+from lab import memory, paths
 from lab.data import real_faces
 from lab.pipeline import cached_images
 from lab.registry import Registry
@@ -106,6 +106,7 @@ def main() -> int:
     p.add_argument("--maps-only", action="store_true",
                    help="only the per-pixel detail maps (seconds, no critic): docs/diagnose_detail_map.png")
     args = p.parse_args()
+    memory.keep_large_blocks()  # batch activations stay on the heap (lab/memory.py)
     held, train = real_faces("heldout"), real_faces("train")
     registry = Registry(args.folder)
     names = [n for n in args.checkpoints.split(",") if n] or registry.names()

@@ -24,7 +24,7 @@ import numpy as np
 
 from evaluation.face_features import CONFIG_NAME, ffd, load_face_features
 from evaluation.two_sample import add_noise, blur, colour_shift
-from lab import paths
+from lab import memory, paths
 from lab.data import sample_faces
 from lab.pipeline import cached_images
 
@@ -61,6 +61,7 @@ def main() -> int:
     p.add_argument("--encoder", default=paths.FACE_ENCODER)
     p.add_argument("--out", default=os.path.join(paths.ROOT, "bench", "results"))
     args = p.parse_args()
+    memory.keep_large_blocks()  # batch activations stay on the heap (lab/memory.py)
     if not os.path.isdir(paths.FACES):
         sys.exit(f"no real faces at {paths.FACES}: set ANIME_FACES_DIR")
     model = load_face_features(args.encoder)

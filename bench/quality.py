@@ -26,7 +26,7 @@ import time
 import numpy as np
 
 from evaluation.two_sample import C2STConfig, add_noise, blur, c2st_cached
-from lab import paths
+from lab import memory, paths
 from lab.data import real_faces
 from lab.pipeline import cached_images, generate_batches
 from lab.registry import Registry
@@ -124,6 +124,7 @@ def main() -> int:
     p.add_argument("--merge", action="store_true",
                    help="put this run's rows into the full table (quality.json/md), replacing rows of the same set")
     args = p.parse_args()
+    memory.keep_large_blocks()  # batch activations stay on the heap (lab/memory.py)
     held, train = real_faces("heldout"), real_faces("train")
     print(f"{len(held)} held-out real faces, {len(train)} training faces; {args.n} per set, {args.seeds} seeds",
           flush=True)

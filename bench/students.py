@@ -23,7 +23,7 @@ import numpy as np
 from evaluation.face_features import ffd, load_face_features
 from evaluation.measures import MEASURES
 from evaluation.two_sample import C2STConfig, c2st_cached
-from lab import paths
+from lab import memory, paths
 from lab.checkpoint import load_checkpoint
 from lab.data import real_faces
 from lab.pipeline import batches
@@ -102,6 +102,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--run-threads", default="1", help="threads the distillation runs used: N, or N@STEP,… "
                    "where a resumed run changed them (e.g. 1@0,2@1657)")
     args = p.parse_args(argv)
+    memory.keep_large_blocks()  # batch activations stay on the heap (lab/memory.py)
     try:
         plan = thread_plan(args.run_threads)
     except ValueError as e:
