@@ -231,13 +231,6 @@ def sample_rows(strips: list[tuple[str, list[np.ndarray]]], path: str) -> None:
     canvas.save(path)
 
 
-def student_family(model) -> str:
-    """A student's curve name: its method and teacher ("progressive of anime-64"); every round of a run shares it."""
-    d = model.config.get("distillation") or {}
-    teacher = os.path.basename(os.path.normpath(str(d.get("teacher", "?"))))
-    return f"{d.get('method', 'distilled')} of {teacher}"
-
-
 def report(args: argparse.Namespace) -> dict:
     from lab.checkpoint import load_checkpoint
 
@@ -246,22 +239,21 @@ def report(args: argparse.Namespace) -> dict:
     sampler = args.sampler or default[0]
     first = (sampler, (default[1] if args.steps is None else args.steps) if sampler != "ddpm" else None,
              default[2] if args.eta is None else args.eta)
-    if model.kind == "student":  # a student samples only as it was made: its sweep is its own step counts
-        name, allowed, eta = model.made_for()
-        family = student_family(model)
+    family = model.lineage()
+    if family:  # a student samples only as it was made: its sweep is its own step counts
         jobs = [(model, model.check(*first), f"{family} {model.check(*first).steps}", family)]
-        jobs += [(model, model.check(name, k, eta), f"{family} {k}", family)
-                 for k in (allowed if args.sweep else []) if k != jobs[0][1].steps]
+        jobs += [(model, model.check(first[0], k, first[2]), f"{family} {k}", family)
+                 for k in (model.step_counts([]) if args.sweep else []) if k != jobs[0][1].steps]
     else:
         settings = [first] + ([s for s in SWEEP if s != first] if args.sweep else [])
         jobs = [(model, model.check(*s), setting_name(*s), None) for s in settings]
     for path in filter(None, (args.students or "").split(",")):  # each student at every step count it takes
         student = load_checkpoint(path)
-        if student.kind != "student":
+        family = student.lineage()
+        if not family:
             raise ValueError(f"--students {path}: not a distilled student (distill.py writes those)")
-        name, allowed, eta = student.made_for()
-        family = student_family(student)
-        jobs += [(student, student.check(name, k, eta), f"{family} {k}", family) for k in allowed]
+        name, _, eta = student.default_sampler()
+        jobs += [(student, student.check(name, k, eta), f"{family} {k}", family) for k in student.step_counts([])]
     inception, fid_missing = None, None
     if args.real:  # build the Inception network once; offline without its weights, FID is n/a for every row
         try:

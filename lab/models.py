@@ -157,6 +157,11 @@ class LoadedModel:
         """This model, for a view that shows denoising steps."""
         return self
 
+    def lineage(self) -> str | None:
+        """A distilled student's method and teacher ("progressive of anime-64"), which every round of one run
+        shares; None for a model trained from data."""
+        return None
+
 
 @dataclass
 class DistilledModel(LoadedModel):
@@ -200,6 +205,11 @@ class DistilledModel(LoadedModel):
     def how(self, settings: Settings) -> tuple[str, str]:
         en, zh = super().how(settings)
         return f"distilled student, {en}", f"蒸餾學生模型，{zh}"
+
+    def lineage(self) -> str | None:
+        d = self.config.get("distillation") or {}
+        teacher = str(d.get("teacher", "?")).rstrip("/").replace("\\", "/").split("/")[-1]
+        return f"{d.get('method', 'distilled')} of {teacher}"
 
 
 @dataclass
@@ -250,6 +260,9 @@ class LoadedGAN:
 
     def label(self, settings: Settings) -> str:
         return f"StyleGAN ψ {settings.psi:g}"
+
+    def lineage(self) -> str | None:
+        return None
 
     def require_steps(self, what: str):
         name = self.config.get("name") or self.path.rstrip("/").split("/")[-1]
