@@ -158,6 +158,6 @@ TAB = Tab(
     _layout,
     examples=(("16 faces · DPM-Solver++ 10", dict(num_images=16, sampler="DPM-Solver++", steps=10)),
               ("16 faces from seed 500 · DDIM 20", dict(num_images=16, seed=500, sampler="DDIM", steps=20))),
-    expected=lambda ex: _expected(ex),
+    expected=_expected,
     strings=STRINGS,
 )

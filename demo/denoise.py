@@ -248,7 +248,7 @@ TAB = Tab(
     _layout,
     examples=(("seed 1 · DDIM 20", dict(seed=1, num_images=4, sampler="DDIM", steps=20)),
               ("seed 7 · DPM-Solver++ 10", dict(seed=7, num_images=3, sampler="DPM-Solver++", steps=10))),
-    expected=lambda ex: _expected(ex),
+    expected=_expected,
     events=_events,
     strings=STRINGS,
 )

@@ -105,6 +105,6 @@ TAB = Tab(
     examples=(("seed 7 · DDIM 20", dict(seed=7, sampler="DDIM", steps=20)),
               ("seed 42 · DPM-Solver++ 20", dict(seed=42, sampler="DPM-Solver++", steps=20)),
               ("seed 3 · DDIM 50, eta 1", dict(seed=3, num_images=4, sampler="DDIM", steps=50, eta=1.0))),
-    expected=lambda ex: _expected(ex),
+    expected=_expected,
     strings=STRINGS,
 )
