@@ -9,7 +9,8 @@
 Real faces are the held-out split of ../shared/data/anime-faces (never trained on by any model trained since
 the split exists). Calibration: a random sample of training faces (real vs real), and the same sample blurred
 (σ 0.25, 0.5 px) or noised (σ 4/255); `--calibration-seeds` sets how many seeds those rows take. Each
-checkpoint: --n images at generate.py's defaults (DPM-Solver++ 20 steps; StyleGAN ψ 1) from seeds
+checkpoint: --n images at generate.py's defaults (its own sampler: DPM-Solver++ 20 steps, a student's steps;
+StyleGAN ψ 1) from seeds
 100000·s + 0 … n-1 for seed s (cached, shared with bench/ffd_calibration.py), against the held-out faces, the
 converged critic (C2STConfig()) seeded with s; each score is cached by its images and config
 (evaluation.two_sample.c2st_cached), so a re-run costs nothing. Writes bench/results/quality.{json,md} and
@@ -78,9 +79,12 @@ def calibration_rows(args, train: np.ndarray, held: np.ndarray) -> list[dict]:
     return rows
 
 
-def checkpoint_row(args, model, name: str, held: np.ndarray, default_setting: bool) -> dict:
+def checkpoint_row(args, model, name: str, held: np.ndarray) -> dict:
     """A checkpoint's scores over the seeds; at generate.py's defaults (or for a model without steps) also its
     report/two_sample.json, which the app's picker shows."""
+    asked = (args.sampler, args.steps, args.eta)
+    default_setting = args.sampler is None or asked == model.default_sampler()
+    asked = model.default_sampler() if default_setting else asked
     scores, seconds = [], 0.0
     for s in range(args.seeds):
         t0 = time.perf_counter()
@@ -92,7 +96,7 @@ def checkpoint_row(args, model, name: str, held: np.ndarray, default_setting: bo
                                                                     args.eta, 64)])
         seconds += time.perf_counter() - t0
         scores.append(c2st_cached(images, held, C2STConfig(seed=s))["score"])
-    setting = "StyleGAN, ψ 1" if not model.has_steps else setting_name(args.sampler, args.steps, args.eta)
+    setting = "StyleGAN, ψ 1" if not model.has_steps else setting_name(*asked)
     result = row(f"{name} ({setting})", scores, {"checkpoint": name, "steps_trained": model.config.get("steps_trained"),
                                                   "split": model.config.get("data", {}).get("split", "all")})
     report = {"two_sample": result, "n_per_set": args.n, "setting": setting,
@@ -118,9 +122,10 @@ def main() -> int:
     p.add_argument("--skip-calibration", action="store_true")
     p.add_argument("--calibration-seeds", type=int, default=0, help="seeds for the calibration rows (default: --seeds)")
     p.add_argument("--out", default=os.path.join(paths.ROOT, "bench", "results"))
-    p.add_argument("--sampler", default="dpm-solver", help="diffusion sampler (generate.py's default: dpm-solver)")
-    p.add_argument("--steps", type=int, default=20)
-    p.add_argument("--eta", type=float, default=0.0)
+    p.add_argument("--sampler", default=None, help="diffusion sampler (default: each checkpoint's own, as generate.py "
+                   "samples it: DPM-Solver++ 20; a distilled student: what it was made for)")
+    p.add_argument("--steps", type=int, default=20, help="with --sampler")
+    p.add_argument("--eta", type=float, default=0.0, help="with --sampler")
     p.add_argument("--merge", action="store_true",
                    help="put this run's rows into the full table (quality.json/md), replacing rows of the same set")
     args = p.parse_args()
@@ -129,10 +134,10 @@ def main() -> int:
     print(f"{len(held)} held-out real faces, {len(train)} training faces; {args.n} per set, {args.seeds} seeds",
           flush=True)
     rows = [] if args.skip_calibration else calibration_rows(args, train, held)
-    default_setting = (args.sampler, args.steps, args.eta) == ("dpm-solver", 20, 0.0)
+    default_setting = args.sampler is None or (args.sampler, args.steps, args.eta) == ("dpm-solver", 20, 0.0)  # names
     registry = Registry(args.folder)
     for name in [n for n in args.checkpoints.split(",") if n] or registry.names():
-        rows.append(checkpoint_row(args, registry.model(name), name, held, default_setting))
+        rows.append(checkpoint_row(args, registry.model(name), name, held))
         print(f"{rows[-1]['set']}: {rows[-1]['mean']:.3f} (spread {rows[-1]['spread']:.3f})", flush=True)
     os.makedirs(args.out, exist_ok=True)
     full = not args.skip_calibration and not args.checkpoints

@@ -101,7 +101,8 @@ def interpolation_stream(model: Model, seed_a: int, seed_b: int, frames: int, st
 
 
 def cached_images(model: Model, name: str, n: int, first_seed: int = 0) -> np.ndarray:
-    """n images at generate.py's defaults (DPM-Solver++ 20; StyleGAN ψ 1) from seeds first_seed … first_seed+n-1,
+    """n images at generate.py's defaults (the model's own sampler: DPM-Solver++ 20, a student's steps; StyleGAN
+    ψ 1) from seeds first_seed … first_seed+n-1,
     cached in the lab cache by checkpoint name, steps trained, n and first seed: the measuring scripts
     (bench/quality.py's seed s is first_seed 100000·s) share one set of generated images."""
     from . import paths
@@ -110,7 +111,9 @@ def cached_images(model: Model, name: str, n: int, first_seed: int = 0) -> np.nd
     cache = os.path.join(paths.CACHE, "diagnose", f"{name}-{model.config.get('steps_trained')}-{n}{tag}.npy")
     if os.path.isfile(cache):
         return np.load(cache)
-    images = np.concatenate([b for _, b in generate_batches(model, range(first_seed, first_seed + n))])
+    sampler, steps, eta = model.default_sampler()
+    images = np.concatenate([b for _, b in generate_batches(model, range(first_seed, first_seed + n), sampler, steps,
+                                                            eta)])
     os.makedirs(os.path.dirname(cache), exist_ok=True)
     np.save(cache, images)
     return images

@@ -249,3 +249,33 @@ def test_early_stopping_waits_for_min_epochs():
     cfg = dataclasses.replace(C2STConfig.quick(), val_fraction=0.25, patience=1, lr_drops=0, max_epochs=12)
     assert min(c2st(a, b, dataclasses.replace(cfg, min_epochs=7))["epochs"]) >= 7
     assert max(c2st(a, b, cfg)["epochs"]) <= 12
+
+
+def test_quality_scores_a_student_as_generate_py_samples_it(tmp_path, monkeypatch):
+    """bench/quality.py at its defaults samples each checkpoint with its own sampler (a student: the steps it was
+    made for), names that setting, and writes the report the app's picker shows."""
+    import argparse
+    import json
+
+    import torch
+    from helpers import TINY, random_unet
+
+    from lab import paths
+    from lab.checkpoint import load_checkpoint, save_checkpoint
+    from lab.pipeline import sample_images
+
+    quality = bench_script("quality")
+    ck = tmp_path / "ck" / "student"
+    torch.manual_seed(0)
+    save_checkpoint(str(ck), random_unet(std=0.05), TINY, "cosine", 100, "v", extra={
+        "distillation": {"method": "progressive", "teacher": "t"}, "sampler": {"name": "ddim", "steps": 2, "eta": 0.0}})
+    monkeypatch.setattr(paths, "CACHE", str(tmp_path / "cache"))
+    seen = []
+    monkeypatch.setattr(quality, "c2st_cached", lambda images, held, cfg: seen.append(images) or {"score": 0.75})
+    args = argparse.Namespace(sampler=None, steps=20, eta=0.0, seeds=1, n=3, folder=str(tmp_path / "ck"))
+    model = load_checkpoint(str(ck))
+    result = quality.checkpoint_row(args, model, "student", np.zeros((3, 16, 16, 3), np.uint8))
+    assert result["set"] == "student (DDIM 2, eta 0)" and result["scores"] == [0.75]
+    assert np.array_equal(seen[0], sample_images(model, [0, 1, 2], "ddim", 2))
+    report = json.loads((ck / "report" / "two_sample.json").read_text())
+    assert report["setting"] == "DDIM 2, eta 0" and report["two_sample"]["mean"] == 0.75
