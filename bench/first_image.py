@@ -42,6 +42,8 @@ def main() -> None:
                 page = browser.new_page(viewport={"width": 1280, "height": 900})
                 page.goto(url + (link + ("&" if link else "?") + args.query if args.query else link))
                 expect(page.locator(run_button)).to_be_visible()
+                if args.query:  # the link's values arrive after the page: a click before them runs the defaults
+                    page.wait_for_timeout(2000)
                 t0 = time.perf_counter()
                 page.locator(run_button).click()
                 # Generate's gallery already shows seeds 0-7 on load: wait for this click's result (its summary)
