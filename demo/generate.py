@@ -1,8 +1,10 @@
-"""The Generate tab: seed → images. `generate` is a plain function; `TAB` declares the tab (demo/tab.py)."""
+"""The Generate tab: seed → images. `generate` is a plain function (`generate_stream` shows the first image
+before the rest); `TAB` declares the tab (demo/tab.py)."""
 from __future__ import annotations
 
 import random
 import time
+from collections.abc import Iterator
 
 import numpy as np
 
@@ -11,7 +13,7 @@ from lab.pipeline import batches
 from lab.registry import REGISTRY
 
 from . import limits
-from .common import DEFAULT_CHECKPOINT, SAMPLER_NAMES, default_setting, sampler_defaults, sampler_name
+from .common import DEFAULT_CHECKPOINT, SAMPLER_NAMES, default_setting, last, sampler_defaults, sampler_name
 from .messages import tr
 from .tab import CHECKPOINT, Bool, Choice, Input, Int, Real, Seed, Tab
 
@@ -22,6 +24,14 @@ def generate(seed: int, num_images: int, sampler: str = "DPM-Solver++", steps: i
              checkpoint: str = DEFAULT_CHECKPOINT, randomize: bool = False, psi: float = 1.0
              ) -> tuple[list[np.ndarray], str, int]:
     """Images for seeds seed … seed+n-1, a one-line summary, and the seed used."""
+    return last(generate_stream(seed, num_images, sampler, steps, eta, checkpoint, randomize, psi))
+
+
+def generate_stream(seed: int, num_images: int, sampler: str = "DPM-Solver++", steps: int = 20, eta: float = 0.0,
+                    checkpoint: str = DEFAULT_CHECKPOINT, randomize: bool = False, psi: float = 1.0
+                    ) -> Iterator[tuple[list[np.ndarray], str, int]]:
+    """The first seed's image on its own, as soon as it is made, then all of them with the summary: an image
+    depends on its seed alone, whatever the batch, so the first is the same face either way."""
     count = inputs.whole(num_images, "number of images", 1, MAX_IMAGES)
     if randomize:
         seed = random.randint(0, inputs.MAX_SEED - count + 1)
@@ -30,14 +40,19 @@ def generate(seed: int, num_images: int, sampler: str = "DPM-Solver++", steps: i
     settings = model.check(sampler_name(sampler), steps, eta, psi)  # the one validation of this request
     limits.LIMITS.check_cost(count, model.evaluations(settings), "this request")
     t0 = time.perf_counter()
-    images = [img for _, imgs in batches(model, seeds, settings, MAX_IMAGES) for img in imgs]
+    images = []
+    for chunk in ([seeds[:1], seeds[1:]] if count > 1 else [seeds]):
+        images += [img for _, imgs in batches(model, chunk, settings, MAX_IMAGES) for img in imgs]
+        if len(images) < count:
+            yield list(images), tr(f"seed {seeds[0]} done; the other {count - 1} are on their way …",
+                             f"種子 {seeds[0]} 完成；其餘 {count - 1} 張生成中 …"), seeds[0]
     seconds = time.perf_counter() - t0
     how = tr(*model.how(settings))
     info = tr(f"{count} image(s), seeds {seeds[0]}–{seeds[-1]}, {how}: {seconds:.2f} s "
               f"({seconds / count:.2f} s per image) on {checkpoint}",
               f"{count} 張圖，種子 {seeds[0]}–{seeds[-1]}，{how}：{seconds:.2f} 秒"
               f"（每張 {seconds / count:.2f} 秒），模型 {checkpoint}")
-    return images, info, seeds[0]
+    yield images, info, seeds[0]
 
 
 # ----------------------------------------------------------------------------- the tab
@@ -92,7 +107,7 @@ def _layout(ui):
 
 
 TAB = Tab(
-    "generate", "gen", "Generate", generate,
+    "generate", "gen", "Generate", generate_stream,
     (Input("seed", Seed(), 0, "Seed (the images use seeds seed, seed+1, …)"),
      Input("num_images", Int(1, MAX_IMAGES), 8, "Number of images"),
      Input("sampler", Choice(list(SAMPLER_NAMES)), DEFAULTS[0], "Sampler"),
