@@ -67,7 +67,7 @@ class DistillConfig(Bookkeeping):
     grad_clip: float = 1.0
     huber_c: float = 0.03  # ect: pseudo-Huber constant, per pixel value in [-1, 1]
     adv_weight: float = 0.01  # adversarial: the discriminator's term against the squared distance to the start
-    d_lr: float = 2e-4  # adversarial: the discriminator's (Adam, β = 0, 0.99)
+    d_lr: float = 2e-3  # adversarial: the discriminator's (Adam, β = 0, 0.99; equalised lr, as train_gan.py)
     d_channels: int = 64
     r1_gamma: float = 0.1
     r1_every: int = 16
@@ -326,6 +326,7 @@ def _save_student(cfg, model, unet_config, schedule, base, step: int, k: int, pa
     steps = cfg.student_steps(k)
     save_checkpoint(path, model, unet_config, schedule.name, schedule.num_timesteps, "v", extra={
         "steps_trained": step, "weights": "raw (lr annealed to 0 within each round)",
+        "data": {"path": os.path.abspath(cfg.data), "split": "train" if cfg.exclude_heldout else "all"},
         # an adversarial round's teacher is its start's teacher; the start is named beside it
         "distillation": {"teacher": (base.config.get("distillation") or {}).get("teacher", cfg.teacher),
                          **({"started_from": cfg.teacher} if cfg.method == "adversarial" else {}),

@@ -81,8 +81,10 @@ def main() -> int:
                                                            for s in range(args.seeds)]))
     sets = {}
     for name in names:
-        sets[name] = [cached_images(registry.model(name), name, args.n, 100_000 * s) for s in range(args.seeds)]
-        rows.append(row(f"{name} ({'StyleGAN, ψ 1' if registry.kind_of(name) == 'stylegan' else 'DPM-Solver++ 20'})",
+        loaded = registry.model(name)
+        sets[name] = [cached_images(loaded, name, args.n, 100_000 * s) for s in range(args.seeds)]
+        how = "StyleGAN, ψ 1" if registry.kind_of(name) == "stylegan" else loaded.label(loaded.check(*loaded.default_sampler()))
+        rows.append(row(f"{name} ({how})",
                         [ffd(x, model) for x in sets[name]]))
         print(f"{rows[-1]['set']}: {rows[-1]['mean']:.3f} (spread {rows[-1]['spread']:.3f})", flush=True)
         report = os.path.join(registry.folder, name, paths.TWO_SAMPLE)

@@ -16,6 +16,7 @@ def test_dry_run_lists_what_the_space_needs_and_nothing_else(capsys):
     for needed in ("app.py", "requirements.txt", "packages.txt", "docs/app_phone_compare.png", "README.md", "LICENSE", "diffusion/unet.py", "lab/pipeline.py",
                    "demo/generate.py", "gan/stylegan.py", "evaluation/detect.py", "checkpoints/anime-64/config.json",
                    "checkpoints/anime-64/model.safetensors", "checkpoints/stylegan-64/model.safetensors",
+                   "checkpoints/anime-64-fast/config.json", "checkpoints/anime-64-fast/model.safetensors",
                    "checkpoints/afd-yolov8n/detector.json", "checkpoints/lbpcascade_animeface.xml",
                    "docs/app_generate.png",
                    # what the app reads: the picker's two-sample scores, Compare's quality-vs-steps plot
