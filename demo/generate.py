@@ -18,6 +18,7 @@ from .messages import tr
 from .tab import CHECKPOINT, Bool, Choice, Input, Int, Real, Seed, Tab
 
 MAX_IMAGES = 64
+FIRST_SHOWN = 2  # images shown before the rest are made
 
 
 def generate(seed: int, num_images: int, sampler: str = "DPM-Solver++", steps: int = 20, eta: float = 0.0,
@@ -30,8 +31,8 @@ def generate(seed: int, num_images: int, sampler: str = "DPM-Solver++", steps: i
 def generate_stream(seed: int, num_images: int, sampler: str = "DPM-Solver++", steps: int = 20, eta: float = 0.0,
                     checkpoint: str = DEFAULT_CHECKPOINT, randomize: bool = False, psi: float = 1.0
                     ) -> Iterator[tuple[list[np.ndarray], str, int]]:
-    """The first seed's image on its own, as soon as it is made, then all of them with the summary: an image
-    depends on its seed alone, whatever the batch, so the first is the same face either way."""
+    """The first two seeds' images as soon as they are made, then all of them with the summary: an image depends
+    on its seed alone, whatever the batch, so those are the same faces either way."""
     count = inputs.whole(num_images, "number of images", 1, MAX_IMAGES)
     if randomize:
         seed = random.randint(0, inputs.MAX_SEED - count + 1)
@@ -41,11 +42,12 @@ def generate_stream(seed: int, num_images: int, sampler: str = "DPM-Solver++", s
     limits.LIMITS.check_cost(count, model.evaluations(settings), "this request")
     t0 = time.perf_counter()
     images = []
-    for chunk in ([seeds[:1], seeds[1:]] if count > 1 else [seeds]):
+    # the first two seeds alone (a lone image runs as a pair anyway: batch invariance), then the rest
+    for chunk in ([seeds[:FIRST_SHOWN], seeds[FIRST_SHOWN:]] if count > FIRST_SHOWN else [seeds]):
         images += [img for _, imgs in batches(model, chunk, settings, MAX_IMAGES) for img in imgs]
         if len(images) < count:
-            yield list(images), tr(f"seed {seeds[0]} done; the other {count - 1} are on their way …",
-                             f"種子 {seeds[0]} 完成；其餘 {count - 1} 張生成中 …"), seeds[0]
+            yield list(images), tr(f"seeds {seeds[0]}–{seeds[1]} done; the other {count - 2} are on their way …",
+                                   f"種子 {seeds[0]}–{seeds[1]} 完成；其餘 {count - 2} 張生成中 …"), seeds[0]
     seconds = time.perf_counter() - t0
     how = tr(*model.how(settings))
     info = tr(f"{count} image(s), seeds {seeds[0]}–{seeds[-1]}, {how}: {seconds:.2f} s "

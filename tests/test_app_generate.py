@@ -24,13 +24,14 @@ def test_generate_handler_returns_images_and_timing():
 
 @needs_default
 def test_generate_shows_the_first_seeds_face_before_the_rest():
-    """The tab's stream: seed 5's image alone first (the same face as in the full batch), then all three with the
-    summary; a single image comes in one piece."""
-    parts = list(gen.generate_stream(5, 3, "DDIM", 3, 0.0))
-    assert [len(images) for images, _, _ in parts] == [1, 3]
-    assert "seed 5 done" in parts[0][1] and "image(s), seeds" not in parts[0][1]
-    assert np.array_equal(parts[0][0][0], parts[1][0][0]) and "3 image(s), seeds 5–7" in parts[1][1]
-    assert [len(images) for images, _, _ in gen.generate_stream(5, 1, "DDIM", 3, 0.0)] == [1]
+    """The tab's stream: seeds 5 and 6 first (the same faces as in the full batch), then all four with the
+    summary; two images or fewer come in one piece."""
+    parts = list(gen.generate_stream(5, 4, "DDIM", 3, 0.0))
+    assert [len(images) for images, _, _ in parts] == [2, 4]
+    assert "seeds 5–6 done" in parts[0][1] and "image(s), seeds" not in parts[0][1]
+    assert all(np.array_equal(a, b) for a, b in zip(parts[0][0], parts[1][0][:2]))
+    assert "4 image(s), seeds 5–8" in parts[1][1]
+    assert [len(images) for images, _, _ in gen.generate_stream(5, 2, "DDIM", 3, 0.0)] == [2]
 
 
 @needs_default
