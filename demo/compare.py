@@ -149,11 +149,11 @@ def _table(seconds: dict, step_list: list[int], eta_list: list[float], extra: li
         k = " or ".join(map(str, student.made_for()[1]))
         notes.append(tr(f"**{checkpoint}** is a distilled student of **{teacher}**: trained to land in {k} step(s) "
                         f"where its teacher's many DDIM steps land, so the face from the same x_T should match the "
-                        f"eta 0 row at a fraction of the network evaluations. The quality plot below shows what it "
-                        f"gives at equal network evaluations (dashed).",
+                        f"eta 0 row at a fraction of the network evaluations. Below: its teacher's quality-vs-steps plot, "
+                        f"from the teacher's report.",
                         f"**{checkpoint}** 是 **{teacher}** 的蒸餾學生模型：它被訓練成只用 {k} 步就到達老師走許多步 "
                         f"DDIM 才到的地方，所以同一個 x_T 產生的臉應與 eta 0 那一列相同，而網路運算次數只需一小部分。"
-                        f"下方的品質圖以虛線顯示它在相同網路運算次數下的表現。"))
+                        f"下方是老師模型報告中的品質與步數關係圖。"))
     return "\n".join(rows) + "".join("\n\n" + n for n in notes)
 
 
