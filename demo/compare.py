@@ -28,9 +28,7 @@ GRID_LEFT, GRID_TOP, GRID_PAD = 90, 24, 4  # labelled_grid's margins
 
 def teacher_of(checkpoint: str) -> str | None:
     """A distilled student's teacher, where it is one of the checkpoints here; None for anything else."""
-    config = REGISTRY.model(checkpoint).config
-    teacher = (config.get("distillation") or {}).get("teacher") if config.get("sampler") else None
-    name = os.path.basename(os.path.normpath(str(teacher))) if teacher else None
+    name = REGISTRY.model(checkpoint).teacher()
     return name if name and name != checkpoint and name in REGISTRY.names("diffusion") else None
 
 

@@ -162,6 +162,10 @@ class LoadedModel:
         shares; None for a model trained from data."""
         return None
 
+    def teacher(self) -> str | None:
+        """The checkpoint a distilled student learnt from; None for a model trained from data."""
+        return None
+
 
 @dataclass
 class DistilledModel(LoadedModel):
@@ -207,9 +211,12 @@ class DistilledModel(LoadedModel):
         return f"distilled student, {en}", f"蒸餾學生模型，{zh}"
 
     def lineage(self) -> str | None:
-        d = self.config.get("distillation") or {}
-        teacher = str(d.get("teacher", "?")).rstrip("/").replace("\\", "/").split("/")[-1]
-        return f"{d.get('method', 'distilled')} of {teacher}"
+        return f"{(self.config.get('distillation') or {}).get('method', 'distilled')} of {self.teacher() or '?'}"
+
+    def teacher(self) -> str | None:
+        """The checkpoint folder name of the model it was distilled from, as its config.json records it."""
+        teacher = (self.config.get("distillation") or {}).get("teacher")
+        return str(teacher).rstrip("/").replace("\\", "/").split("/")[-1] if teacher else None
 
 
 @dataclass
@@ -262,6 +269,9 @@ class LoadedGAN:
         return f"StyleGAN ψ {settings.psi:g}"
 
     def lineage(self) -> str | None:
+        return None
+
+    def teacher(self) -> str | None:
         return None
 
     def require_steps(self, what: str):
