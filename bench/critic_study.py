@@ -1,5 +1,6 @@
 """Is the two-sample critic converged? Each set is scored by the critic as configured (C2STConfig()), by one
-twice as wide, and by one trained twice as long; a converged score moves by at most 0.01.
+twice as wide, and by one trained twice as long (every epoch count doubled); a converged score moves by at most
+0.01.
 
     python bench/critic_study.py                         # every set, the three critics: about an hour on 2 cores
     python bench/critic_study.py --sets stylegan-64 --variants base,shift4
@@ -8,8 +9,8 @@ Sets (2000 images each, against the held-out real faces): training faces as they
 blurred (σ 0.25, 0.5 px), noised (σ 4/255), JPEG q75, colour-shifted (+4 red, -4 blue of 255), resized from
 96 px with a box filter instead of bicubic, and each shipped checkpoint at generate.py's defaults (seeds
 0 … 1999, the generated images cached by lab.pipeline.cached_images). Variants: base, wide (2x width),
-long (2x patience and epochs), shift4 (random 4 px shifts, the old augmentation), narrow (half width),
-min30 (no lr drop or stop before epoch 30), and min30-wide / min30-long (the convergence check of min30).
+long (2x patience, minimum and maximum epochs), shift4 (random 4 px shifts, the old augmentation), narrow (half
+width), and min0 / min0-wide / min0-long: the critic shipped before, which could stop on the first plateau.
 
 Results are kept per (set, variant) in bench/results/critic_study.json, so an interrupted run resumes; the
 table goes to docs/critic_convergence.md.
@@ -29,15 +30,17 @@ from lab import memory, paths
 from lab.data import faces_hwc, sample_faces
 
 BASE = C2STConfig()
+MIN0 = dataclasses.replace(BASE, min_epochs=0)  # the critic shipped until 2026-12-05: stops on the first plateau
 VARIANTS = {
     "base": BASE,
     "wide": dataclasses.replace(BASE, width=2 * BASE.width),
-    "long": dataclasses.replace(BASE, patience=2 * BASE.patience, max_epochs=2 * BASE.max_epochs),
+    "long": dataclasses.replace(BASE, patience=2 * BASE.patience, min_epochs=2 * BASE.min_epochs,
+                                max_epochs=2 * BASE.max_epochs),
     "narrow": dataclasses.replace(BASE, width=BASE.width // 2),
     "shift4": dataclasses.replace(BASE, shift=4),
-    "min30": dataclasses.replace(BASE, min_epochs=30),
-    "min30-wide": dataclasses.replace(BASE, min_epochs=30, width=2 * BASE.width),
-    "min30-long": dataclasses.replace(BASE, min_epochs=30, patience=2 * BASE.patience, max_epochs=2 * BASE.max_epochs),
+    "min0": MIN0,
+    "min0-wide": dataclasses.replace(MIN0, width=2 * BASE.width),
+    "min0-long": dataclasses.replace(MIN0, patience=2 * BASE.patience, max_epochs=2 * BASE.max_epochs),
 }
 
 
@@ -78,12 +81,13 @@ def write_table(results: dict, path: str, variants: list[str]) -> None:
              f"(width {BASE.width}, depth {BASE.depth}, early stopping on an inner validation split: patience "
              f"{BASE.patience}, {BASE.lr_drops} lr drops, at most {BASE.max_epochs} epochs, flips only); "
              "**wide** doubles its width, **long** its patience and epoch cap; **narrow** halves the width, "
-             "**shift4** adds the old critic's random 4-pixel shifts; **min30** lets no plateau stop it before "
-             "epoch 30, min30-wide and min30-long double it as wide and long double base. Converged: the largest "
+             "**shift4** adds the old critic's random 4-pixel shifts; **min0** is the critic shipped before "
+             "2026-12-05, which any plateau could stop (min_epochs 0), min0-wide and min0-long double it as wide "
+             "and long double base. Converged: the largest "
              "change ≤ 0.01. Epochs trained per fold and the critic's minutes after the score (one thread, sharing "
              "the 2 cores with other jobs).", "",
              "Reproduce: `python bench/critic_study.py` (results per cell in bench/results/critic_study.json).", "",
-             "| set | " + " | ".join(variants) + " | max change: base (wide, long) | min30 (min30-wide, min30-long) |",
+             "| set | " + " | ".join(variants) + " | max change: base (wide, long) | min0 (min0-wide, min0-long) |",
              "|---" * (len(variants) + 3) + "|"]
     for name in ALL_SETS + [s for s in results if s not in ALL_SETS]:
         if name not in results:
@@ -95,9 +99,9 @@ def write_table(results: dict, path: str, variants: list[str]) -> None:
             cells.append("–" if r is None else
                          f"{r['score']:.3f} ({', '.join(f'{f:.3f}' for f in r['folds'])}; "
                          f"{'/'.join(str(e) for e in r['epochs'])} ep, {r['minutes']:.1f} min)")
-        for base in ("base", "min30"):
-            changes = [abs(row[v]["score"] - row[base]["score"]) for v in (("wide", "long") if base == "base" else
-                       ("min30-wide", "min30-long")) if v in row and base in row]
+        for base in ("base", "min0"):
+            changes = [abs(row[v]["score"] - row[base]["score"]) for v in (f"{base}-wide", f"{base}-long")
+                       if v in row and base in row]
             cells.append(f"{max(changes):.3f}" if changes else "–")
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     notes = ""  # what a person wrote below the marker stays
@@ -108,6 +112,40 @@ def write_table(results: dict, path: str, variants: list[str]) -> None:
             notes = text[text.index(NOTES_MARKER):]
     with open(path, "w") as f:
         f.write("\n".join(lines) + "\n" + ("\n" + notes if notes else ""))
+
+
+def variant_of(config: dict) -> str | None:
+    """The variant a stored cell was measured with, by its config (seed aside): names moved when the default did."""
+    config = {"min_epochs": 0} | config  # cells stored before the field existed trained with none
+    for name, cfg in VARIANTS.items():
+        if dataclasses.asdict(cfg) | {"seed": config.get("seed")} == config:
+            return name
+    return None
+
+
+def load(path: str) -> dict:
+    """Stored cells, each under the variant its config is now (a cell whose config is no variant is dropped)."""
+    if not os.path.isfile(path):
+        return {}
+    with open(path) as f:
+        stored = json.load(f)
+    return {name: {v: cell for cell in row.values() if (v := variant_of(cell["config"]))}
+            for name, row in stored.items()}
+
+
+def save_cell(path: str, name: str, variant: str, cell: dict) -> dict:
+    """Put one cell in the results file, under a lock: two runs of this script may share it (one per core)."""
+    import fcntl
+
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path + ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        results = load(path)
+        results.setdefault(name, {})[variant] = cell
+        with open(path + ".tmp", "w") as f:
+            json.dump(results, f, indent=1)
+        os.replace(path + ".tmp", path)
+    return results
 
 
 def main() -> int:
@@ -131,7 +169,7 @@ def main() -> int:
     unknown = [v for v in variants if v not in VARIANTS]
     if unknown:
         sys.exit(f"unknown variant(s) {', '.join(unknown)}; allowed: {', '.join(VARIANTS)}")
-    results = json.load(open(args.results)) if os.path.isfile(args.results) else {}
+    results = load(args.results)
     held = faces_hwc(paths.FACES, "heldout")
     sets = make_sets(wanted, args.n)
     for variant in variants:  # every set at base first: the table fills in the order it is read
@@ -143,9 +181,7 @@ def main() -> int:
             results.setdefault(name, {})[variant] = out
             print(f"{name} · {variant}: {out['score']:.3f} (folds {out['folds']}, epochs {out['epochs']}, "
                   f"{out['minutes']:.1f} min)", flush=True)
-            os.makedirs(os.path.dirname(args.results), exist_ok=True)
-            with open(args.results, "w") as f:
-                json.dump(results, f, indent=1)
+            results = save_cell(args.results, name, variant, out)
             shown = [v for v in VARIANTS if any(v in r for r in results.values())]
             write_table(results, args.table, shown)
     return 0

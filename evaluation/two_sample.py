@@ -69,7 +69,8 @@ class C2STConfig:
     depth: int = 2
     max_epochs: int = 80
     patience: int = 4  # epochs without a lower inner-validation loss before the lr drops (or training stops)
-    min_epochs: int = 0  # no lr drop or stop before this epoch (a critic can sit on a plateau at chance first)
+    min_epochs: int = 30  # no lr drop or stop before this epoch: a critic can sit on a plateau at chance first
+                          # (docs/critic_convergence.md: with 0, one fold of the blur row stopped at 0.50)
     lr_drops: int = 2  # times the lr falls by 5x on a plateau before training stops
     val_fraction: float = 0.125  # of each training half, to decide when to stop (never scored)
     batch_size: int = 64
@@ -81,7 +82,7 @@ class C2STConfig:
     @classmethod
     def quick(cls, seed: int = 0) -> "C2STConfig":
         """A few epochs of a narrow critic: seconds, for tests and smoke runs (not converged)."""
-        return cls(width=8, depth=1, max_epochs=8, val_fraction=0.0, lr=2e-3, seed=seed)
+        return cls(width=8, depth=1, max_epochs=8, min_epochs=0, val_fraction=0.0, lr=2e-3, seed=seed)
 
 
 def _to_tensor(images: np.ndarray) -> torch.Tensor:

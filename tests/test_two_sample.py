@@ -279,3 +279,24 @@ def test_quality_scores_a_student_as_generate_py_samples_it(tmp_path, monkeypatc
     assert np.array_equal(seen[0], sample_images(model, [0, 1, 2], "ddim", 2))
     report = json.loads((ck / "report" / "two_sample.json").read_text())
     assert report["setting"] == "DDIM 2, eta 0" and report["two_sample"]["mean"] == 0.75
+
+
+def test_critic_study_keeps_cells_under_the_variant_they_were_measured_with(tmp_path):
+    """bench/critic_study.py files each stored cell by its config: a cell of the critic shipped before min_epochs
+    existed (no such field, so none) is `min0`, one with today's config `base`; a cell whose config is no variant
+    is dropped rather than shown under a wrong name; and two runs saving to one file keep each other's cells."""
+    import dataclasses
+    import json
+
+    study = bench_script("critic_study")
+    old = {k: v for k, v in dataclasses.asdict(study.MIN0).items() if k != "min_epochs"}
+    path = tmp_path / "study.json"
+    path.write_text(json.dumps({"anime-64": {"base": {"score": 0.67, "config": old},
+                                             "min30": {"score": 0.66, "config": dataclasses.asdict(study.BASE)},
+                                             "odd": {"score": 0.5, "config": old | {"width": 3}}}}))
+    assert {v: c["score"] for v, c in study.load(str(path))["anime-64"].items()} == {"min0": 0.67, "base": 0.66}
+    study.save_cell(str(path), "real vs real", "long", {"score": 0.5, "config": dataclasses.asdict(study.VARIANTS["long"])})
+    study.save_cell(str(path), "anime-64", "wide", {"score": 0.65, "config": dataclasses.asdict(study.VARIANTS["wide"])})
+    stored = study.load(str(path))
+    assert set(stored["anime-64"]) == {"min0", "base", "wide"} and set(stored["real vs real"]) == {"long"}
+    assert study.VARIANTS["long"].min_epochs == 2 * study.BASE.min_epochs > 0
