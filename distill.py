@@ -72,6 +72,7 @@ class DistillConfig(Bookkeeping):
     r1_gamma: float = 0.1
     r1_every: int = 16
     diffaugment: str = "color,translation,cutout"
+    d_warmup: int = 0  # adversarial: the first steps train the discriminator alone, on the student's faces
     augment: str = "flip"
     log_every: int = 10  # (the rest of the bookkeeping flags: training/setup.py)
     sample_every: int = 250
@@ -122,8 +123,8 @@ def parse_args(argv: list[str] | None = None) -> DistillConfig:
         p.error("--start-steps and --target-steps must be powers of two with target < start")
     if cfg.batch_size < 1 or cfg.round_steps < 1 or cfg.rounds < 1 or cfg.target_steps < 1 or cfg.r1_every < 1:
         p.error("--batch-size, --round-steps, --rounds, --target-steps and --r1-every must be >= 1")
-    if cfg.adv_weight < 0 or cfg.d_lr <= 0 or cfg.d_channels < 8:
-        p.error("--adv-weight must be >= 0, --d-lr > 0 and --d-channels >= 8")
+    if cfg.adv_weight < 0 or cfg.d_lr <= 0 or cfg.d_channels < 8 or not 0 <= cfg.d_warmup < cfg.round_steps:
+        p.error("--adv-weight must be >= 0, --d-lr > 0, --d-channels >= 8 and --d-warmup in 0 … --round-steps − 1")
     try:
         check_policy(cfg.diffaugment)
     except ValueError as e:
@@ -208,7 +209,7 @@ def _adversarial_round(cfg: DistillConfig, base: LoadedModel) -> AdversarialRoun
     if made_for is not None and made_for != cfg.target_steps:
         raise SystemExit(f"--teacher {cfg.teacher} is a student made for {made_for} steps: pass --target-steps {made_for}")
     return AdversarialRound(AdversarialSettings(cfg.adv_weight, cfg.d_lr, cfg.d_channels, cfg.r1_gamma, cfg.r1_every,
-                                                cfg.diffaugment), base.net.config.image_size)
+                                                cfg.diffaugment, cfg.d_warmup), base.net.config.image_size)
 
 
 def round_dir(cfg: DistillConfig, round_index: int) -> str:
@@ -266,14 +267,17 @@ def _distill(cfg: DistillConfig) -> int:
             loss, extra = adversarial.step(model, teacher, schedule, x0, cfg.target_steps, done)
         else:
             loss = _ect_loss(cfg, model, schedule, x0, noise, k)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
-        opt.step()
+        if loss is None:  # the discriminator's warm-up: the student waits, and logs no loss of its own
+            grad_norm = torch.zeros(())
+        else:
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+            opt.step()
         done += 1
         if done % cfg.round_steps == 0:  # a finished round is a checkpoint of its own
             _save_student(cfg, model, unet_config, schedule, base, done, k, round_dir(cfg, k))
-        return {"loss": loss.item()}, {"lr": lr, "grad_norm": float(grad_norm), "round": k,
+        return ({} if loss is None else {"loss": loss.item()}), {"lr": lr, "grad_norm": float(grad_norm), "round": k,
                                        "student_steps": cfg.student_steps(k), "threads": torch.get_num_threads(),
                                        **extra}
 

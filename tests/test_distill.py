@@ -220,3 +220,39 @@ def test_cpu_hours_follow_the_threads_a_resumed_run_changed(tmp_path):
     assert students.cpu_hours(student, 20, 1) * 3600 == pytest.approx(110)
     with pytest.raises(ValueError, match="THREADS@STEP"):
         students.thread_plan("two")
+
+
+def test_the_discriminator_warms_up_alone_before_the_student_moves(tmp_path, teacher_run):
+    """--d-warmup N: the first N steps of the adversarial round train only the discriminator (a fresh one finds
+    nothing for thousands of image views); the student is the start until then, and moves after."""
+    from training import adversarial
+
+    data, teacher = teacher_run
+    out = str(tmp_path / "warm")
+    extra = ["--method", "adversarial", "--target-steps", "2", "--round-steps", "4", "--d-warmup", "2",
+             "--save-every", "1", "--sample-every", "4", "--d-channels", "16", "--lr", "1e-3"]
+    original, calls = adversarial.AdversarialRound.step, {"n": 0}
+
+    def stop_after_the_warmup(self, *a, **k):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise KeyboardInterrupt
+        return original(self, *a, **k)
+
+    adversarial.AdversarialRound.step = stop_after_the_warmup
+    try:
+        distill(parse_args(flags(data, teacher, out, *extra)))
+    finally:
+        adversarial.AdversarialRound.step = original
+    start, state = load_file(os.path.join(teacher, "model.safetensors")), load_file(
+        os.path.join(out, "training_state", "state.safetensors"))
+    assert all(torch.equal(start[k], state["model." + k]) for k in start), "the student moved during the warm-up"
+    distill(parse_args(flags(data, teacher, out, "--resume")))
+    moved = load_file(os.path.join(out, "model.safetensors"))
+    assert any(not torch.equal(start[k], moved[k]) for k in start), "the student never moved after the warm-up"
+    rows = [json.loads(r) for r in open(os.path.join(out, "log.jsonl"))]
+    assert [r.get("warmup", False) for r in rows] == [True, True, False, False]
+    assert all("loss_d" in r and ("loss" in r) == ("anchor_mse" in r) == (not r.get("warmup")) for r in rows)
+    assert os.path.isfile(os.path.join(out, "loss.png"))
+    with pytest.raises(SystemExit):
+        parse_args(flags(data, teacher, out, "--method", "adversarial", "--round-steps", "4", "--d-warmup", "4"))

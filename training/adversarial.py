@@ -43,6 +43,7 @@ class AdversarialSettings:
     r1_gamma: float
     r1_every: int
     diffaugment: str
+    d_warmup: int = 0  # steps at the round's start that train the discriminator alone (the student waits)
 
 
 class AdversarialRound:
@@ -59,12 +60,16 @@ class AdversarialRound:
         return diff_augment(x, self.s.diffaugment).contiguous() if self.s.diffaugment else x
 
     def step(self, student, anchor, schedule: Schedule, real: torch.Tensor, steps: int, done: int
-             ) -> tuple[torch.Tensor, dict]:
-        """The student's loss (to backpropagate) and what to log; the discriminator has taken its step."""
+             ) -> tuple[torch.Tensor | None, dict]:
+        """The student's loss (to backpropagate; None while the discriminator warms up alone) and what to log; the
+        discriminator has taken its step. A fresh discriminator needs thousands of image views to find what a
+        converged critic finds: until it has, its gradient would only shake the student."""
         x_T = torch.randn_like(real)
-        fake = ddim_run(student, schedule, x_T, steps)
+        warming = done < self.s.d_warmup
+        with torch.set_grad_enabled(not warming):
+            fake = ddim_run(student, schedule, x_T, steps)
         with torch.no_grad():
-            target = ddim_run(anchor, schedule, x_T, steps)
+            target = fake if warming else ddim_run(anchor, schedule, x_T, steps)
         # the discriminator: real faces against the student's, lazily regularised by R1 on the real ones
         self.d_opt.zero_grad(set_to_none=True)
         loss_d = discriminator_loss(self.disc(self.seen(real)), self.disc(self.seen(fake.detach())))
@@ -74,6 +79,8 @@ class AdversarialRound:
             self.last_r1 = r1.item()
         loss_d.backward()
         self.d_opt.step()
+        if warming:
+            return None, {"loss_d": loss_d.item(), "r1": self.last_r1, "warmup": True}
         # the student: fool the (frozen) discriminator, stay near the anchor's face for the same x_T
         self.disc.requires_grad_(False)
         adv = generator_loss(self.disc(self.seen(fake)))

@@ -243,9 +243,8 @@ def plot_losses(out: str) -> None:
         return
     keys, ylabel = loss_keys("loss_g" in rows[0])
     fig, ax = plt.subplots(figsize=(6, 3.5), dpi=110)
-    steps = [r["step"] for r in rows]
     for key in keys:
-        loss = [r[key] for r in rows]
+        steps, loss = [r["step"] for r in rows if key in r], [r[key] for r in rows if key in r]  # none in a warm-up
         line, = ax.plot(steps, loss, lw=0.8, alpha=0.4, label=f"{key} (per log interval)")
         k = max(1, len(loss) // 30)
         if len(loss) > k:
