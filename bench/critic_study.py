@@ -10,7 +10,8 @@ blurred (σ 0.25, 0.5 px), noised (σ 4/255), JPEG q75, colour-shifted (+4 red, 
 96 px with a box filter instead of bicubic, and each shipped checkpoint at generate.py's defaults (seeds
 0 … 1999, the generated images cached by lab.pipeline.cached_images). Variants: base, wide (2x width),
 long (2x patience, minimum and maximum epochs), shift4 (random 4 px shifts, the old augmentation), narrow (half
-width), and min0 / min0-wide / min0-long: the critic shipped before, which could stop on the first plateau.
+width), ens3 / ens3-wide / ens3-long: three critics per fold, their logits averaged, and min0 / min0-wide /
+min0-long: the critic shipped before, which could stop on the first plateau.
 
 Results are kept per (set, variant) in bench/results/critic_study.json, so an interrupted run resumes; the
 table goes to docs/critic_convergence.md.
@@ -38,6 +39,10 @@ VARIANTS = {
                                 max_epochs=2 * BASE.max_epochs),
     "narrow": dataclasses.replace(BASE, width=BASE.width // 2),
     "shift4": dataclasses.replace(BASE, shift=4),
+    "ens3": dataclasses.replace(BASE, critics=3),
+    "ens3-wide": dataclasses.replace(BASE, critics=3, width=2 * BASE.width),
+    "ens3-long": dataclasses.replace(BASE, critics=3, patience=2 * BASE.patience, min_epochs=2 * BASE.min_epochs,
+                                     max_epochs=2 * BASE.max_epochs),
     "min0": MIN0,
     "min0-wide": dataclasses.replace(MIN0, width=2 * BASE.width),
     "min0-long": dataclasses.replace(MIN0, patience=2 * BASE.patience, max_epochs=2 * BASE.max_epochs),
@@ -87,8 +92,8 @@ def write_table(results: dict, path: str, variants: list[str]) -> None:
              "change ≤ 0.01. Epochs trained per fold and the critic's minutes after the score (one thread, sharing "
              "the 2 cores with other jobs).", "",
              "Reproduce: `python bench/critic_study.py` (results per cell in bench/results/critic_study.json).", "",
-             "| set | " + " | ".join(variants) + " | max change: base (wide, long) | min0 (min0-wide, min0-long) |",
-             "|---" * (len(variants) + 3) + "|"]
+             "| set | " + " | ".join(variants) + " | max change: base (wide, long) | ens3 (ens3-wide, ens3-long) | "
+             "min0 (min0-wide, min0-long) |", "|---" * (len(variants) + 4) + "|"]
     for name in ALL_SETS + [s for s in results if s not in ALL_SETS]:
         if name not in results:
             continue
@@ -99,7 +104,7 @@ def write_table(results: dict, path: str, variants: list[str]) -> None:
             cells.append("–" if r is None else
                          f"{r['score']:.3f} ({', '.join(f'{f:.3f}' for f in r['folds'])}; "
                          f"{'/'.join(str(e) for e in r['epochs'])} ep, {r['minutes']:.1f} min)")
-        for base in ("base", "min0"):
+        for base in ("base", "ens3", "min0"):
             changes = [abs(row[v]["score"] - row[base]["score"]) for v in (f"{base}-wide", f"{base}-long")
                        if v in row and base in row]
             cells.append(f"{max(changes):.3f}" if changes else "–")
@@ -116,7 +121,7 @@ def write_table(results: dict, path: str, variants: list[str]) -> None:
 
 def variant_of(config: dict) -> str | None:
     """The variant a stored cell was measured with, by its config (seed aside): names moved when the default did."""
-    config = {"min_epochs": 0} | config  # cells stored before the field existed trained with none
+    config = {"min_epochs": 0, "critics": 1} | config  # cells stored before a field existed: its neutral value
     for name, cfg in VARIANTS.items():
         if dataclasses.asdict(cfg) | {"seed": config.get("seed")} == config:
             return name

@@ -300,3 +300,27 @@ def test_critic_study_keeps_cells_under_the_variant_they_were_measured_with(tmp_
     stored = study.load(str(path))
     assert set(stored["anime-64"]) == {"min0", "base", "wide"} and set(stored["real vs real"]) == {"long"}
     assert study.VARIANTS["long"].min_epochs == 2 * study.BASE.min_epochs > 0
+
+
+def test_several_critics_per_fold_average_their_logits(tmp_path):
+    """critics=K trains K critics per fold (epochs: K per fold) and scores their averaged logits; the same call
+    gives the same score; a score cached with one critic keeps its key now that the field exists."""
+    import dataclasses
+    import json
+
+    from evaluation.two_sample import c2st_cached
+
+    a, b = textured(60, 0), blur(textured(60, 1), 2.0)
+    cfg = dataclasses.replace(C2STConfig.quick(seed=3), critics=2)
+    two = c2st(a, b, cfg)
+    assert len(two["epochs"]) == 4 and two == c2st(a, b, cfg) and two["score"] > 0.8
+    c2st_cached(a, b, C2STConfig.quick(seed=3), cache_dir=str(tmp_path))
+    (stored,) = tmp_path.iterdir()
+    import hashlib  # the key as it was before `critics` existed
+
+    key = {k: v for k, v in dataclasses.asdict(C2STConfig.quick(seed=3)).items() if k != "critics"}
+    h = hashlib.sha256(json.dumps(key | {"numerics": "channels_last"}, sort_keys=True).encode())
+    for images in (a, b):
+        h.update(str(images.shape).encode())
+        h.update(np.ascontiguousarray(images).tobytes())
+    assert stored.name == h.hexdigest()[:24] + ".json"
