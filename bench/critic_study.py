@@ -26,12 +26,13 @@ import sys
 
 import numpy as np
 
-from evaluation.two_sample import C2STConfig, add_noise, blur, c2st_cached, colour_shift, jpeg
+from evaluation.two_sample import NEUTRAL, C2STConfig, add_noise, blur, c2st_cached, colour_shift, jpeg
 from lab import memory, paths
 from lab.data import faces_hwc, sample_faces
 
 BASE = C2STConfig()
-MIN0 = dataclasses.replace(BASE, min_epochs=0)  # the critic shipped until 2026-12-05: stops on the first plateau
+MIN30 = dataclasses.replace(BASE, ema=0.0, min_epochs=30, max_epochs=80)  # 2026-12-05's first: its last weights
+MIN0 = dataclasses.replace(MIN30, min_epochs=0)  # the critic shipped until 2026-12-05: stops on the first plateau
 VARIANTS = {
     "base": BASE,
     "wide": dataclasses.replace(BASE, width=2 * BASE.width),
@@ -43,9 +44,13 @@ VARIANTS = {
     "ens3-wide": dataclasses.replace(BASE, critics=3, width=2 * BASE.width),
     "ens3-long": dataclasses.replace(BASE, critics=3, patience=2 * BASE.patience, min_epochs=2 * BASE.min_epochs,
                                      max_epochs=2 * BASE.max_epochs),
+    "min30": MIN30,
+    "min30-wide": dataclasses.replace(MIN30, width=2 * MIN30.width),
+    "min30-long": dataclasses.replace(MIN30, patience=2 * MIN30.patience, min_epochs=2 * MIN30.min_epochs,
+                                      max_epochs=2 * MIN30.max_epochs),
     "min0": MIN0,
-    "min0-wide": dataclasses.replace(MIN0, width=2 * BASE.width),
-    "min0-long": dataclasses.replace(MIN0, patience=2 * BASE.patience, max_epochs=2 * BASE.max_epochs),
+    "min0-wide": dataclasses.replace(MIN0, width=2 * MIN0.width),
+    "min0-long": dataclasses.replace(MIN0, patience=2 * MIN0.patience, max_epochs=2 * MIN0.max_epochs),
 }
 
 
@@ -93,7 +98,7 @@ def write_table(results: dict, path: str, variants: list[str]) -> None:
              "the 2 cores with other jobs).", "",
              "Reproduce: `python bench/critic_study.py` (results per cell in bench/results/critic_study.json).", "",
              "| set | " + " | ".join(variants) + " | max change: base (wide, long) | ens3 (ens3-wide, ens3-long) | "
-             "min0 (min0-wide, min0-long) |", "|---" * (len(variants) + 4) + "|"]
+             "min30 (min30-wide, min30-long) | min0 (min0-wide, min0-long) |", "|---" * (len(variants) + 5) + "|"]
     for name in ALL_SETS + [s for s in results if s not in ALL_SETS]:
         if name not in results:
             continue
@@ -104,7 +109,7 @@ def write_table(results: dict, path: str, variants: list[str]) -> None:
             cells.append("–" if r is None else
                          f"{r['score']:.3f} ({', '.join(f'{f:.3f}' for f in r['folds'])}; "
                          f"{'/'.join(str(e) for e in r['epochs'])} ep, {r['minutes']:.1f} min)")
-        for base in ("base", "ens3", "min0"):
+        for base in ("base", "ens3", "min30", "min0"):
             changes = [abs(row[v]["score"] - row[base]["score"]) for v in (f"{base}-wide", f"{base}-long")
                        if v in row and base in row]
             cells.append(f"{max(changes):.3f}" if changes else "–")
@@ -121,7 +126,7 @@ def write_table(results: dict, path: str, variants: list[str]) -> None:
 
 def variant_of(config: dict) -> str | None:
     """The variant a stored cell was measured with, by its config (seed aside): names moved when the default did."""
-    config = {"min_epochs": 0, "critics": 1} | config  # cells stored before a field existed: its neutral value
+    config = {"min_epochs": 0} | NEUTRAL | config  # cells stored before a field existed: its neutral value
     for name, cfg in VARIANTS.items():
         if dataclasses.asdict(cfg) | {"seed": config.get("seed")} == config:
             return name

@@ -11,6 +11,7 @@ The real faces must be ones no model was trained on: `lab.data`'s held-out split
 """
 from __future__ import annotations
 
+import copy
 import io
 from dataclasses import asdict, dataclass
 
@@ -20,6 +21,7 @@ import torch.nn.functional as F
 from torch import nn
 
 SIZE, QUALITY = 64, 95
+NEUTRAL = {"critics": 1, "ema": 0.0}  # fields added after scores were cached, at the value that changes nothing
 NUMERICS = "channels_last"  # part of a cached score's key: the same config in another memory format trains apart
 
 
@@ -67,16 +69,17 @@ class C2STConfig:
     doubling the width or the training moves no score by more than the table shows); `quick()` is for tests."""
     width: int = 16
     depth: int = 2
-    max_epochs: int = 80
+    max_epochs: int = 160
     patience: int = 4  # epochs without a lower inner-validation loss before the lr drops (or training stops)
-    min_epochs: int = 30  # no lr drop or stop before this epoch: a critic can sit on a plateau at chance first
-                          # (docs/critic_convergence.md: with 0, one fold of the blur row stopped at 0.50)
+    min_epochs: int = 60  # no lr drop or stop before this epoch: a critic can sit on a plateau at chance first
+                          # (docs/critic_convergence.md: stopped at 30, it missed the box filter a 60-epoch one sees)
     lr_drops: int = 2  # times the lr falls by 5x on a plateau before training stops
     val_fraction: float = 0.125  # of each training half, to decide when to stop (never scored)
     batch_size: int = 64
     lr: float = 1e-3
     weight_decay: float = 1e-2
     shift: int = 0  # random translation in pixels; 0 (flips only): shifts blur out fixed-position artefacts
+    ema: float = 0.99  # the critic scored is the moving average of its weights (per step; 0: the last weights)
     critics: int = 1  # critics per fold, each from its own init and data order, their logits averaged: one
                       # critic's score moves by about ±0.01 with its init alone (docs/critic_convergence.md)
     seed: int = 0
@@ -84,7 +87,7 @@ class C2STConfig:
     @classmethod
     def quick(cls, seed: int = 0) -> "C2STConfig":
         """A few epochs of a narrow critic: seconds, for tests and smoke runs (not converged)."""
-        return cls(width=8, depth=1, max_epochs=8, min_epochs=0, val_fraction=0.0, lr=2e-3, seed=seed)
+        return cls(width=8, depth=1, max_epochs=8, min_epochs=0, val_fraction=0.0, lr=2e-3, ema=0.0, seed=seed)
 
 
 def _to_tensor(images: np.ndarray) -> torch.Tensor:
@@ -118,9 +121,11 @@ def _logits(critic: Critic, x: torch.Tensor) -> torch.Tensor:
 
 def _fit(train_x: torch.Tensor, train_y: torch.Tensor, cfg: C2STConfig, gen: torch.Generator) -> tuple[Critic, int]:
     """A critic trained on train (less an inner validation split that decides when to stop), and the epochs it
-    trained."""
+    trained. With cfg.ema the critic judged, kept and returned is the moving average of the weights: one epoch's
+    weights score up to ±0.03 apart from the next one's, their average rises smoothly."""
     torch.manual_seed(int(torch.randint(0, 2**31 - 1, (1,), generator=gen)))  # the critic's init, from the seed
     critic = Critic(cfg.width, cfg.depth).to(memory_format=torch.channels_last)  # 1.3x faster (bench/critic_speed.py)
+    judged = copy.deepcopy(critic).requires_grad_(False) if cfg.ema else critic
     order = torch.randperm(len(train_x), generator=gen)
     n_val = int(round(len(train_x) * cfg.val_fraction))  # 0: train max_epochs, no early stop
     val, fit = order[:n_val], order[n_val:]
@@ -135,24 +140,29 @@ def _fit(train_x: torch.Tensor, train_y: torch.Tensor, cfg: C2STConfig, gen: tor
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
+            if cfg.ema:
+                with torch.no_grad():
+                    for p_avg, p in zip(judged.parameters(), critic.parameters()):
+                        p_avg.lerp_(p, 1 - cfg.ema)
         if not n_val:
             continue
-        val_loss = float(F.binary_cross_entropy_with_logits(_logits(critic, train_x[val]), train_y[val]))
+        val_loss = float(F.binary_cross_entropy_with_logits(_logits(judged, train_x[val]), train_y[val]))
         if val_loss < best_loss - 1e-4:
             best_loss, waited = val_loss, 0
-            best_state = {k: v.clone() for k, v in critic.state_dict().items()}
+            best_state = {k: v.clone() for k, v in judged.state_dict().items()}
             continue
         waited += 1
         if waited >= cfg.patience and epoch >= cfg.min_epochs:  # a plateau: go on from the best weights at a lower lr, or stop
             critic.load_state_dict(best_state)
+            judged.load_state_dict(best_state)
             if drops == cfg.lr_drops:
                 break
             drops, waited = drops + 1, 0
             for group in opt.param_groups:
                 group["lr"] /= 5
     if best_state is not None:
-        critic.load_state_dict(best_state)
-    return critic.eval(), epoch
+        judged.load_state_dict(best_state)
+    return judged.eval(), epoch
 
 
 def saliency(critic: Critic, x: torch.Tensor) -> np.ndarray:
@@ -208,9 +218,8 @@ def c2st_cached(generated: np.ndarray, real: np.ndarray, config: C2STConfig | No
     from lab import paths
 
     cfg = config or C2STConfig()
-    key = asdict(cfg)
-    if key["critics"] == 1:  # a field added later keys as before at its neutral value: stored scores stay found
-        del key["critics"]
+    # a field added later keys as before at its neutral value: scores stored before it existed stay found
+    key = {k: v for k, v in asdict(cfg).items() if NEUTRAL.get(k, object()) != v}
     h = hashlib.sha256(json.dumps(key | {"numerics": NUMERICS}, sort_keys=True).encode())
     for images in (generated, real):
         arr = np.ascontiguousarray(images, dtype=np.uint8)

@@ -304,7 +304,8 @@ def test_critic_study_keeps_cells_under_the_variant_they_were_measured_with(tmp_
 
 def test_several_critics_per_fold_average_their_logits(tmp_path):
     """critics=K trains K critics per fold (epochs: K per fold) and scores their averaged logits; the same call
-    gives the same score; a score cached with one critic keeps its key now that the field exists."""
+    gives the same score; a score cached with one critic and its last weights keeps its key now that the fields
+    exist."""
     import dataclasses
     import json
 
@@ -316,11 +317,32 @@ def test_several_critics_per_fold_average_their_logits(tmp_path):
     assert len(two["epochs"]) == 4 and two == c2st(a, b, cfg) and two["score"] > 0.8
     c2st_cached(a, b, C2STConfig.quick(seed=3), cache_dir=str(tmp_path))
     (stored,) = tmp_path.iterdir()
-    import hashlib  # the key as it was before `critics` existed
+    import hashlib  # the key as it was before `critics` and `ema` existed
 
-    key = {k: v for k, v in dataclasses.asdict(C2STConfig.quick(seed=3)).items() if k != "critics"}
+    key = {k: v for k, v in dataclasses.asdict(C2STConfig.quick(seed=3)).items() if k not in ("critics", "ema")}
     h = hashlib.sha256(json.dumps(key | {"numerics": "channels_last"}, sort_keys=True).encode())
     for images in (a, b):
         h.update(str(images.shape).encode())
         h.update(np.ascontiguousarray(images).tobytes())
     assert stored.name == h.hexdigest()[:24] + ".json"
+
+
+def test_the_critic_judged_is_the_moving_average_of_its_weights():
+    """With ema the critic returned (and early-stopped on) is the average of the weights along training: its
+    parameters differ from the last step's yet lie near them; with ema 0 it is the last (best) weights."""
+    import dataclasses
+
+    from evaluation.two_sample import _fit
+
+    a, b = textured(40, 0), blur(textured(40, 1), 2.0)
+    import torch
+
+    x = torch.cat([torch.from_numpy(v).permute(0, 3, 1, 2).float() / 127.5 - 1 for v in (a, b)])
+    y = torch.cat([torch.zeros(40), torch.ones(40)])
+    cfg = dataclasses.replace(C2STConfig.quick(), max_epochs=3, ema=0.9)
+    averaged, _ = _fit(x, y, cfg, torch.Generator().manual_seed(0))
+    last, _ = _fit(x, y, dataclasses.replace(cfg, ema=0.0), torch.Generator().manual_seed(0))
+    pairs = list(zip(averaged.parameters(), last.parameters()))
+    assert any(not torch.equal(p, q) for p, q in pairs)  # same init, same batches: only the averaging differs
+    gap = sum((p - q).norm() for p, q in pairs) / sum(q.norm() for _, q in pairs)
+    assert gap < 0.2, gap
