@@ -84,36 +84,53 @@ ALL_SETS = ["stylegan-64", "anime-64", "real vs real", "blur σ 0.5 px", "box-re
             "noise σ 4/255", "JPEG q75", "colour shift +4 R −4 B"]
 
 
+FAMILIES = {  # a critic, and the two that double it: the check of its convergence
+    "base": ("base", "wide", "long"), "ens3": ("ens3", "ens3-wide", "ens3-long"),
+    "min30": ("min30", "min30-wide", "min30-long"), "min0": ("min0", "min0-wide", "min0-long")}
+FAMILY_TITLES = {
+    "base": f"`C2STConfig()` as shipped: width {BASE.width}, depth {BASE.depth}, flips only, the moving average of "
+            f"its weights (ema {BASE.ema}), at least {BASE.min_epochs} epochs, then early stopping on an inner "
+            f"validation split (patience {BASE.patience}, {BASE.lr_drops} lr drops, at most {BASE.max_epochs} epochs)",
+    "ens3": "three such critics per fold, their logits averaged",
+    "min30": "the critic of 2026-12-05's first change: its last weights, at least 30 epochs, at most 80",
+    "min0": "the critic shipped before 2026-12-05: its last weights, any plateau could stop it (at most 80 epochs)"}
+
+
+def cell(r: dict | None) -> str:
+    return "–" if r is None else (f"{r['score']:.3f} ({', '.join(f'{f:.3f}' for f in r['folds'])}; "
+                                  f"{'/'.join(str(e) for e in r['epochs'])} ep, {r['minutes']:.1f} min)")
+
+
 def write_table(results: dict, path: str, variants: list[str]) -> None:
+    """docs/critic_convergence.md: one table per critic (it, twice as wide, twice as long), then the others."""
+    names = ALL_SETS + [s for s in results if s not in ALL_SETS]
     lines = ["# Is the two-sample critic converged?", "",
              "Held-out accuracy of a critic telling each set (2000 images) from the 2,051 held-out real faces, "
-             "2-fold (folds in brackets), critic seed 0. **base** is `C2STConfig()` as shipped "
-             f"(width {BASE.width}, depth {BASE.depth}, early stopping on an inner validation split: patience "
-             f"{BASE.patience}, {BASE.lr_drops} lr drops, at most {BASE.max_epochs} epochs, flips only); "
-             "**wide** doubles its width, **long** its patience and epoch cap; **narrow** halves the width, "
-             "**shift4** adds the old critic's random 4-pixel shifts; **min0** is the critic shipped before "
-             "2026-12-05, which any plateau could stop (min_epochs 0), min0-wide and min0-long double it as wide "
-             "and long double base. Converged: the largest "
-             "change ≤ 0.01. Epochs trained per fold and the critic's minutes after the score (one thread, sharing "
-             "the 2 cores with other jobs).", "",
-             "Reproduce: `python bench/critic_study.py` (results per cell in bench/results/critic_study.json).", "",
-             "| set | " + " | ".join(variants) + " | max change: base (wide, long) | ens3 (ens3-wide, ens3-long) | "
-             "min30 (min30-wide, min30-long) | min0 (min0-wide, min0-long) |", "|---" * (len(variants) + 5) + "|"]
-    for name in ALL_SETS + [s for s in results if s not in ALL_SETS]:
-        if name not in results:
+             "2-fold (folds in brackets), critic seed 0; epochs trained per fold (per critic, fold by fold) and "
+             "the critic's minutes (one thread, sharing the 2 cores with other jobs). **wide** doubles the "
+             "critic's width, **long** every epoch count (minimum, patience, maximum). Converged: the largest change "
+             "≤ 0.01.", "",
+             "Reproduce: `python bench/critic_study.py` (results per cell in bench/results/critic_study.json).", ""]
+    for family, members in FAMILIES.items():
+        rows = [n for n in names if any(v in results.get(n, {}) for v in members)]
+        if not rows:
             continue
-        row = results[name]
-        cells = []
-        for v in variants:
-            r = row.get(v)
-            cells.append("–" if r is None else
-                         f"{r['score']:.3f} ({', '.join(f'{f:.3f}' for f in r['folds'])}; "
-                         f"{'/'.join(str(e) for e in r['epochs'])} ep, {r['minutes']:.1f} min)")
-        for base in ("base", "ens3", "min30", "min0"):
-            changes = [abs(row[v]["score"] - row[base]["score"]) for v in (f"{base}-wide", f"{base}-long")
-                       if v in row and base in row]
-            cells.append(f"{max(changes):.3f}" if changes else "–")
-        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+        lines += [f"## {family}: {FAMILY_TITLES[family]}", "",
+                  "| set | " + " | ".join(members) + " | largest change |", "|---" * 5 + "|"]
+        for name in rows:
+            row = results[name]
+            changes = [abs(row[v]["score"] - row[members[0]]["score"]) for v in members[1:]
+                       if v in row and members[0] in row]
+            lines.append(f"| {name} | " + " | ".join(cell(row.get(v)) for v in members) + " | "
+                         + (f"{max(changes):.3f}" if changes else "–") + " |")
+        lines.append("")
+    others = [v for v in variants if not any(v in m for m in FAMILIES.values())]
+    rows = [n for n in names if any(v in results.get(n, {}) for v in others)]
+    if rows:
+        lines += ["## other variants of `C2STConfig()`: narrow (half width), shift4 (random 4 px shifts)", "",
+                  "| set | base | " + " | ".join(others) + " |", "|---" * (len(others) + 2) + "|"]
+        lines += [f"| {n} | " + " | ".join(cell(results[n].get(v)) for v in ["base", *others]) + " |" for n in rows]
+        lines.append("")
     notes = ""  # what a person wrote below the marker stays
     if os.path.isfile(path):
         with open(path) as f:
@@ -121,7 +138,7 @@ def write_table(results: dict, path: str, variants: list[str]) -> None:
         if NOTES_MARKER in text:
             notes = text[text.index(NOTES_MARKER):]
     with open(path, "w") as f:
-        f.write("\n".join(lines) + "\n" + ("\n" + notes if notes else ""))
+        f.write("\n".join(lines) + ("\n" + notes if notes else ""))
 
 
 def variant_of(config: dict) -> str | None:
