@@ -346,3 +346,18 @@ def test_the_critic_judged_is_the_moving_average_of_its_weights():
     assert any(not torch.equal(p, q) for p, q in pairs)  # same init, same batches: only the averaging differs
     gap = sum((p - q).norm() for p, q in pairs) / sum(q.norm() for _, q in pairs)
     assert gap < 0.2, gap
+
+
+def test_critic_curve_follows_one_fold_epoch_by_epoch(tmp_path):
+    """bench/critic_curve.py: per epoch, the held-out accuracy of the last weights and of their average (what c2st
+    scores), and the plot of both; on two sets that differ plainly the average ends far above chance."""
+    import dataclasses
+
+    module = bench_script("critic_curve")
+    cfg = dataclasses.replace(C2STConfig.quick(), val_fraction=0.25, ema=0.5)
+    rows = module.curve(textured(60, 0), blur(textured(60, 1), 2.0), cfg, 6)
+    assert [r["epoch"] for r in rows] == list(range(1, 7))
+    assert rows[-1]["accuracy_average"] >= 0.8, rows[-1]
+    assert all(0 <= r["accuracy_last"] <= 1 and r["val_loss_average"] > 0 for r in rows)
+    module.plot(rows, "test", str(tmp_path / "curve.png"))
+    assert (tmp_path / "curve.png").stat().st_size > 10_000
