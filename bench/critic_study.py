@@ -44,6 +44,9 @@ VARIANTS = {
     "ens3-wide": dataclasses.replace(BASE, critics=3, width=2 * BASE.width),
     "ens3-long": dataclasses.replace(BASE, critics=3, patience=2 * BASE.patience, min_epochs=2 * BASE.min_epochs,
                                      max_epochs=2 * BASE.max_epochs),
+    "cos60": dataclasses.replace(BASE, schedule="cosine", max_epochs=60, val_fraction=0.0),
+    "cos60-wide": dataclasses.replace(BASE, schedule="cosine", max_epochs=60, val_fraction=0.0, width=2 * BASE.width),
+    "cos60-long": dataclasses.replace(BASE, schedule="cosine", max_epochs=120, val_fraction=0.0),
     "min30": MIN30,
     "min30-wide": dataclasses.replace(MIN30, width=2 * MIN30.width),
     "min30-long": dataclasses.replace(MIN30, patience=2 * MIN30.patience, min_epochs=2 * MIN30.min_epochs,
@@ -86,12 +89,15 @@ ALL_SETS = ["stylegan-64", "anime-64", "real vs real", "blur σ 0.5 px", "box-re
 
 FAMILIES = {  # a critic, and the two that double it: the check of its convergence
     "base": ("base", "wide", "long"), "ens3": ("ens3", "ens3-wide", "ens3-long"),
+    "cos60": ("cos60", "cos60-wide", "cos60-long"),
     "min30": ("min30", "min30-wide", "min30-long"), "min0": ("min0", "min0-wide", "min0-long")}
 FAMILY_TITLES = {
     "base": f"`C2STConfig()` as shipped: width {BASE.width}, depth {BASE.depth}, flips only, the moving average of "
             f"its weights (ema {BASE.ema}), at least {BASE.min_epochs} epochs, then early stopping on an inner "
             f"validation split (patience {BASE.patience}, {BASE.lr_drops} lr drops, at most {BASE.max_epochs} epochs)",
     "ens3": "three such critics per fold, their logits averaged",
+    "cos60": "the same critic on a fixed budget: 60 epochs, the lr falling to 0 (cosine), every training image "
+             "used (no validation split, no stopping), the moving average scored",
     "min30": "the critic of 2026-12-05's first change: its last weights, at least 30 epochs, at most 80",
     "min0": "the critic shipped before 2026-12-05: its last weights, any plateau could stop it (at most 80 epochs)"}
 

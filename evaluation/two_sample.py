@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import copy
 import io
+import math
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -21,7 +22,8 @@ import torch.nn.functional as F
 from torch import nn
 
 SIZE, QUALITY = 64, 95
-NEUTRAL = {"critics": 1, "ema": 0.0}  # fields added after scores were cached, at the value that changes nothing
+# fields added after scores were cached, at the value that changes nothing
+NEUTRAL = {"critics": 1, "ema": 0.0, "schedule": "plateau"}
 NUMERICS = "channels_last"  # part of a cached score's key: the same config in another memory format trains apart
 
 
@@ -79,6 +81,8 @@ class C2STConfig:
     lr: float = 1e-3
     weight_decay: float = 1e-2
     shift: int = 0  # random translation in pixels; 0 (flips only): shifts blur out fixed-position artefacts
+    schedule: str = "plateau"  # plateau: drop the lr and stop on validation plateaus; cosine: the lr falls to 0
+                               # over max_epochs, no stopping, the last (averaged) weights scored
     ema: float = 0.99  # the critic scored is the moving average of its weights (per step; 0: the last weights)
     critics: int = 1  # critics per fold, each from its own init and data order, their logits averaged: one
                       # critic's score moves by about ±0.01 with its init alone (docs/critic_convergence.md)
@@ -133,6 +137,9 @@ def _fit(train_x: torch.Tensor, train_y: torch.Tensor, cfg: C2STConfig, gen: tor
     best_loss, best_state, waited, drops, epoch = float("inf"), None, 0, 0, 0
     critic.train()
     for epoch in range(1, cfg.max_epochs + 1):
+        if cfg.schedule == "cosine":
+            for group in opt.param_groups:
+                group["lr"] = cfg.lr * 0.5 * (1 + math.cos(math.pi * (epoch - 1) / cfg.max_epochs))
         shuffled = fit[torch.randperm(len(fit), generator=gen)]
         for i in range(0, len(shuffled), cfg.batch_size):
             batch = shuffled[i:i + cfg.batch_size]
@@ -144,7 +151,7 @@ def _fit(train_x: torch.Tensor, train_y: torch.Tensor, cfg: C2STConfig, gen: tor
                 with torch.no_grad():
                     for p_avg, p in zip(judged.parameters(), critic.parameters()):
                         p_avg.lerp_(p, 1 - cfg.ema)
-        if not n_val:
+        if not n_val or cfg.schedule == "cosine":
             continue
         val_loss = float(F.binary_cross_entropy_with_logits(_logits(judged, train_x[val]), train_y[val]))
         if val_loss < best_loss - 1e-4:
@@ -182,6 +189,8 @@ def c2st(generated: np.ndarray, real: np.ndarray, config: C2STConfig | None = No
     "n_per_set", "config"}, and with `with_saliency` "saliency": each critic's saliency map over its fold's held-out
     generated images, averaged."""
     cfg = config or C2STConfig()
+    if cfg.schedule not in ("plateau", "cosine"):
+        raise ValueError(f"schedule must be plateau or cosine, got {cfg.schedule!r}")
     n = min(len(generated), len(real))
     if n < 20:
         raise ValueError(f"the two-sample test needs at least 20 images per set, got {len(generated)} and {len(real)}")

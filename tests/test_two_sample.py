@@ -317,9 +317,10 @@ def test_several_critics_per_fold_average_their_logits(tmp_path):
     assert len(two["epochs"]) == 4 and two == c2st(a, b, cfg) and two["score"] > 0.8
     c2st_cached(a, b, C2STConfig.quick(seed=3), cache_dir=str(tmp_path))
     (stored,) = tmp_path.iterdir()
-    import hashlib  # the key as it was before `critics` and `ema` existed
+    import hashlib  # the key as it was before `critics`, `ema` and `schedule` existed
 
-    key = {k: v for k, v in dataclasses.asdict(C2STConfig.quick(seed=3)).items() if k not in ("critics", "ema")}
+    key = {k: v for k, v in dataclasses.asdict(C2STConfig.quick(seed=3)).items()
+           if k not in ("critics", "ema", "schedule")}
     h = hashlib.sha256(json.dumps(key | {"numerics": "channels_last"}, sort_keys=True).encode())
     for images in (a, b):
         h.update(str(images.shape).encode())
@@ -361,3 +362,16 @@ def test_critic_curve_follows_one_fold_epoch_by_epoch(tmp_path):
     assert all(0 <= r["accuracy_last"] <= 1 and r["val_loss_average"] > 0 for r in rows)
     module.plot(rows, "test", str(tmp_path / "curve.png"))
     assert (tmp_path / "curve.png").stat().st_size > 10_000
+
+
+def test_a_cosine_critic_trains_its_whole_budget_and_a_bad_schedule_is_refused():
+    """schedule="cosine": no stopping, every epoch of max_epochs trained (the lr falls to 0), still telling two
+    plainly different sets apart; an unknown schedule is one sentence naming the allowed ones."""
+    import dataclasses
+
+    a, b = textured(60, 0), blur(textured(60, 1), 2.0)
+    cfg = dataclasses.replace(C2STConfig.quick(), schedule="cosine", val_fraction=0.25)
+    out = c2st(a, b, cfg)
+    assert out["epochs"] == [8, 8] and out["score"] >= 0.8, out
+    with pytest.raises(ValueError, match="plateau or cosine"):
+        c2st(a, b, dataclasses.replace(cfg, schedule="step"))
