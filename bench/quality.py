@@ -19,6 +19,7 @@ checkpoints/NAME/report/two_sample.json (what the app shows).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import sys
@@ -99,7 +100,8 @@ def checkpoint_row(args, model, name: str, held: np.ndarray) -> dict:
     setting = "StyleGAN, ψ 1" if not model.has_steps else setting_name(*asked)
     result = row(f"{name} ({setting})", scores, {"checkpoint": name, "steps_trained": model.config.get("steps_trained"),
                                                   "split": model.config.get("data", {}).get("split", "all")})
-    report = {"two_sample": result, "n_per_set": args.n, "setting": setting,
+    critic = {k: v for k, v in dataclasses.asdict(C2STConfig()).items() if k != "seed"}  # seed s for seed s
+    report = {"two_sample": result, "n_per_set": args.n, "setting": setting, "critic": critic,
               "real": "held-out split of " + os.path.basename(paths.FACES),
               "command": " ".join(["python bench/quality.py"] + sys.argv[1:]), "generation_seconds": seconds / args.seeds}
     if not model.has_steps or default_setting:  # the app shows the score at generate.py's defaults

@@ -279,6 +279,7 @@ def test_quality_scores_a_student_as_generate_py_samples_it(tmp_path, monkeypatc
     assert np.array_equal(seen[0], sample_images(model, [0, 1, 2], "ddim", 2))
     report = json.loads((ck / "report" / "two_sample.json").read_text())
     assert report["setting"] == "DDIM 2, eta 0" and report["two_sample"]["mean"] == 0.75
+    assert report["critic"]["min_epochs"] == C2STConfig().min_epochs and "seed" not in report["critic"]
 
 
 def test_critic_study_keeps_cells_under_the_variant_they_were_measured_with(tmp_path):
