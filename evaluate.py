@@ -113,7 +113,8 @@ def score(images: list[np.ndarray], kind: str = "all", labels: list[bool] | None
 
 def two_sample(images: list[np.ndarray], real: str, critic: str = "full") -> dict:
     """The classifier two-sample test of `images` against the held-out split of the real folder; critic "full" is
-    the converged test (minutes), "quick" a few epochs of a narrow critic (seconds, not converged)."""
+    C2STConfig() (minutes; docs/critic_convergence.md says how near converged), "quick" a few epochs of a narrow
+    critic (seconds, for smoke runs)."""
     from evaluation.two_sample import C2STConfig, c2st
     from lab.data import faces_hwc
 
@@ -324,7 +325,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--inception-weights", default=None, help=f"path of {fidlib.WEIGHTS_NAME}")
     p.add_argument("--fid-cache", default=None, help="where the real set's statistics are cached")
     p.add_argument("--critic", choices=("full", "quick"), default="full",
-                   help="--two-sample's critic: full (converged, minutes) or quick (seconds, for smoke runs)")
+                   help="--two-sample's critic: full (C2STConfig(), minutes) or quick (seconds, for smoke runs)")
     p.add_argument("--face-encoder", default=None, help="FFD's encoder folder (default: checkpoints/face-encoder)")
     if is_report:
         from diffusion.samplers import SAMPLERS
