@@ -88,8 +88,7 @@ def plot(rows: list[dict], title: str, path: str) -> None:
 
 
 def main() -> int:
-    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-    from critic_study import ALL_SETS, make_sets
+    from critic_study import ALL_SETS, make_sets  # bench/ is sys.path[0] when this runs as a script
 
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--set", default="anime-64", help=f"one of {', '.join(ALL_SETS)}")
