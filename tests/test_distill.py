@@ -1,5 +1,6 @@
 import json
 import os
+from contextlib import contextmanager
 
 import pytest
 import torch
@@ -153,30 +154,38 @@ def test_ddim_run_is_the_apps_ddim_sampler_with_gradients():
     assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in net.parameters() if p.requires_grad)
 
 
+@contextmanager
+def interrupted_at(call: int):
+    """The adversarial round's `call`-th step raises KeyboardInterrupt (a Ctrl-C mid-run), then all is as before."""
+    from training import adversarial
+
+    original, calls = adversarial.AdversarialRound.step, {"n": 0}
+
+    def step(self, *a, **k):
+        calls["n"] += 1
+        if calls["n"] == call:
+            raise KeyboardInterrupt
+        return original(self, *a, **k)
+
+    adversarial.AdversarialRound.step = step
+    try:
+        yield
+    finally:
+        adversarial.AdversarialRound.step = original
+
+
 def test_adversarial_round_resumes_exactly_with_its_discriminator(tmp_path, teacher_run):
     """--method adversarial: a student and a discriminator trained together; killed mid-run and resumed, both
     end as in one straight run; the student records its lineage and the steps it takes."""
     import distill as module
-    from training import adversarial
 
     data, teacher = teacher_run
     extra = ["--method", "adversarial", "--target-steps", "2", "--round-steps", "4", "--save-every", "1",
              "--sample-every", "4", "--r1-every", "2", "--d-channels", "16", "--lr", "1e-3"]
     straight, split = str(tmp_path / "straight"), str(tmp_path / "split")
     distill(parse_args(flags(data, teacher, straight, *extra)))
-    original, calls = adversarial.AdversarialRound.step, {"n": 0}
-
-    def stop_at_the_third(self, *a, **k):
-        calls["n"] += 1
-        if calls["n"] == 3:
-            raise KeyboardInterrupt
-        return original(self, *a, **k)
-
-    adversarial.AdversarialRound.step = stop_at_the_third
-    try:
+    with interrupted_at(3):
         assert distill(parse_args(flags(data, teacher, split, *extra))) == 2
-    finally:
-        adversarial.AdversarialRound.step = original
     distill(parse_args(flags(data, teacher, split, "--resume")))
     for name in ("model.safetensors", os.path.join("training_state", "state.safetensors")):
         a, b = load_file(os.path.join(straight, name)), load_file(os.path.join(split, name))
@@ -225,25 +234,13 @@ def test_cpu_hours_follow_the_threads_a_resumed_run_changed(tmp_path):
 def test_the_discriminator_warms_up_alone_before_the_student_moves(tmp_path, teacher_run):
     """--d-warmup N: the first N steps of the adversarial round train only the discriminator (a fresh one finds
     nothing for thousands of image views); the student is the start until then, and moves after."""
-    from training import adversarial
 
     data, teacher = teacher_run
     out = str(tmp_path / "warm")
     extra = ["--method", "adversarial", "--target-steps", "2", "--round-steps", "4", "--d-warmup", "2",
              "--save-every", "1", "--sample-every", "4", "--d-channels", "16", "--lr", "1e-3"]
-    original, calls = adversarial.AdversarialRound.step, {"n": 0}
-
-    def stop_after_the_warmup(self, *a, **k):
-        calls["n"] += 1
-        if calls["n"] == 3:
-            raise KeyboardInterrupt
-        return original(self, *a, **k)
-
-    adversarial.AdversarialRound.step = stop_after_the_warmup
-    try:
+    with interrupted_at(3):  # Ctrl-C in the step after the warm-up: the save holds the warm-up's end
         distill(parse_args(flags(data, teacher, out, *extra)))
-    finally:
-        adversarial.AdversarialRound.step = original
     start, state = load_file(os.path.join(teacher, "model.safetensors")), load_file(
         os.path.join(out, "training_state", "state.safetensors"))
     assert all(torch.equal(start[k], state["model." + k]) for k in start), "the student moved during the warm-up"
