@@ -67,8 +67,9 @@ class Critic(nn.Module):
 
 @dataclass
 class C2STConfig:
-    """The critic and how long it trains. The defaults are the converged test (docs/critic_convergence.md:
-    doubling the width or the training moves no score by more than the table shows); `quick()` is for tests."""
+    """The critic and how long it trains. The defaults are the best critic measured so far; how near converged it
+    is (doubling its width or its training should move no score by more than 0.01) is docs/critic_convergence.md.
+    `quick()` is for tests."""
     width: int = 16
     depth: int = 2
     max_epochs: int = 160
@@ -84,8 +85,8 @@ class C2STConfig:
     schedule: str = "plateau"  # plateau: drop the lr and stop on validation plateaus; cosine: the lr falls to 0
                                # over max_epochs, no stopping, the last (averaged) weights scored
     ema: float = 0.99  # the critic scored is the moving average of its weights (per step; 0: the last weights)
-    critics: int = 1  # critics per fold, each from its own init and data order, their logits averaged: one
-                      # critic's score moves by about ±0.01 with its init alone (docs/critic_convergence.md)
+    critics: int = 1  # critics per fold, each from its own init and data order, their logits averaged (a single
+                      # critic's score moves with its init: docs/critic_convergence.md)
     seed: int = 0
 
     @classmethod
@@ -126,7 +127,7 @@ def _logits(critic: Critic, x: torch.Tensor) -> torch.Tensor:
 def _fit(train_x: torch.Tensor, train_y: torch.Tensor, cfg: C2STConfig, gen: torch.Generator) -> tuple[Critic, int]:
     """A critic trained on train (less an inner validation split that decides when to stop), and the epochs it
     trained. With cfg.ema the critic judged, kept and returned is the moving average of the weights: one epoch's
-    weights score up to ±0.03 apart from the next one's, their average rises smoothly."""
+    weights can score 0.07 below the next one's where their average rises smoothly (bench/critic_curve.py)."""
     torch.manual_seed(int(torch.randint(0, 2**31 - 1, (1,), generator=gen)))  # the critic's init, from the seed
     critic = Critic(cfg.width, cfg.depth).to(memory_format=torch.channels_last)  # 1.3x faster (bench/critic_speed.py)
     judged = copy.deepcopy(critic).requires_grad_(False) if cfg.ema else critic
@@ -191,6 +192,8 @@ def c2st(generated: np.ndarray, real: np.ndarray, config: C2STConfig | None = No
     cfg = config or C2STConfig()
     if cfg.schedule not in ("plateau", "cosine"):
         raise ValueError(f"schedule must be plateau or cosine, got {cfg.schedule!r}")
+    if cfg.critics < 1 or not 0 <= cfg.ema < 1:
+        raise ValueError(f"critics must be >= 1 and ema in [0, 1), got {cfg.critics} and {cfg.ema}")
     n = min(len(generated), len(real))
     if n < 20:
         raise ValueError(f"the two-sample test needs at least 20 images per set, got {len(generated)} and {len(real)}")

@@ -376,3 +376,5 @@ def test_a_cosine_critic_trains_its_whole_budget_and_a_bad_schedule_is_refused()
     assert out["epochs"] == [8, 8] and out["score"] >= 0.8, out
     with pytest.raises(ValueError, match="plateau or cosine"):
         c2st(a, b, dataclasses.replace(cfg, schedule="step"))
+    with pytest.raises(ValueError, match=r"critics must be >= 1 and ema in \[0, 1\)"):
+        c2st(a, b, dataclasses.replace(cfg, ema=1.0))
