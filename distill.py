@@ -72,7 +72,8 @@ class DistillConfig(Bookkeeping):
     r1_gamma: float = 0.1
     r1_every: int = 16
     diffaugment: str = "color,translation,cutout"
-    d_warmup: int = 0  # adversarial: the first steps train the discriminator alone, on the student's faces
+    d_warmup: int = 0  # adversarial: the first steps train the discriminator alone, on the student's faces (the
+                       # student's lr starts falling after them)
     augment: str = "flip"
     log_every: int = 10  # (the rest of the bookkeeping flags: training/setup.py)
     sample_every: int = 250
@@ -255,7 +256,9 @@ def _distill(cfg: DistillConfig) -> int:
         k, within = divmod(done, cfg.round_steps)
         if k != current["round"]:
             begin_round(k, fresh_optimizer=True)
-        lr = cfg.lr * (1 - within / cfg.round_steps)
+        # the student's lr falls linearly over the steps it trains (the discriminator's warm-up is not among them)
+        waits = cfg.d_warmup if cfg.method == "adversarial" else 0
+        lr = cfg.lr * (1 - max(0, within - waits) / (cfg.round_steps - waits))
         for g in opt.param_groups:
             g["lr"] = lr
         x0 = augment(batch, cfg.augment).contiguous(memory_format=torch.channels_last)

@@ -249,6 +249,7 @@ def test_the_discriminator_warms_up_alone_before_the_student_moves(tmp_path, tea
     assert any(not torch.equal(start[k], moved[k]) for k in start), "the student never moved after the warm-up"
     rows = [json.loads(r) for r in open(os.path.join(out, "log.jsonl"))]
     assert [r.get("warmup", False) for r in rows] == [True, True, False, False]
+    assert [r["lr"] for r in rows] == pytest.approx([1e-3, 1e-3, 1e-3, 5e-4])  # falls over the student's steps
     assert all("loss_d" in r and ("loss" in r) == ("anchor_mse" in r) == (not r.get("warmup")) for r in rows)
     assert os.path.isfile(os.path.join(out, "loss.png"))
     with pytest.raises(SystemExit):
