@@ -137,6 +137,11 @@ def write_table(results: dict, path: str, variants: list[str]) -> None:
                   "| set | base | " + " | ".join(others) + " |", "|---" * (len(others) + 2) + "|"]
         lines += [f"| {n} | " + " | ".join(cell(results[n].get(v)) for v in ["base", *others]) + " |" for n in rows]
         lines.append("")
+    rows = seed_rows(results)
+    if rows:
+        lines += ["## critic seeds: how far one score moves with the split into halves and the init", "",
+                  "| set | critic | score per seed (0, 1, …) | mean | spread | largest fold gap |", "|---" * 6 + "|",
+                  *rows, ""]
     notes = ""  # what a person wrote below the marker stays
     if os.path.isfile(path):
         with open(path) as f:
@@ -148,12 +153,28 @@ def write_table(results: dict, path: str, variants: list[str]) -> None:
 
 
 def variant_of(config: dict) -> str | None:
-    """The variant a stored cell was measured with, by its config (seed aside): names moved when the default did."""
+    """The variant a stored cell was measured with, by its config: names moved when the default did. A critic seed
+    other than 0 is part of the name ("cos60@1"): another seed is another split into halves and another init."""
     config = {"min_epochs": 0} | NEUTRAL | config  # cells stored before a field existed: its neutral value
     for name, cfg in VARIANTS.items():
         if dataclasses.asdict(cfg) | {"seed": config.get("seed")} == config:
-            return name
+            return name + (f"@{config['seed']}" if config.get("seed") else "")
     return None
+
+
+def seed_rows(results: dict) -> list[str]:
+    """Table rows for each (set, variant) scored with more than one critic seed: how far the seeds spread."""
+    rows = []
+    for name, row in results.items():
+        for v in [v for v in row if "@" not in v]:
+            cells = [row[v]] + [row[k] for k in sorted(row) if k.startswith(v + "@")]
+            if len(cells) < 2:
+                continue
+            scores = [c["score"] for c in cells]
+            fold_gap = max(max(c["folds"]) - min(c["folds"]) for c in cells)
+            rows.append(f"| {name} | {v} | {', '.join(f'{x:.3f}' for x in scores)} | {np.mean(scores):.3f} | "
+                        f"{max(scores) - min(scores):.3f} | {fold_gap:.3f} |")
+    return rows
 
 
 def load(path: str) -> dict:
@@ -186,6 +207,7 @@ def main() -> int:
     p.add_argument("--sets", default=",".join(ALL_SETS))
     p.add_argument("--variants", default="base,wide,long")
     p.add_argument("--n", type=int, default=2000)
+    p.add_argument("--seeds", default="0", help="critic seeds (each: its own split into halves and init)")
     p.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
     p.add_argument("--results", default=os.path.join(paths.ROOT, "bench", "results", "critic_study.json"))
     p.add_argument("--table", default=os.path.join(paths.ROOT, "docs", "critic_convergence.md"))
@@ -205,16 +227,18 @@ def main() -> int:
     results = load(args.results)
     held = faces_hwc(paths.FACES, "heldout")
     sets = make_sets(wanted, args.n)
-    for variant in variants:  # every set at base first: the table fills in the order it is read
-        for name in wanted:
-            if variant in results.get(name, {}):
+    seeds = [int(x) for x in args.seeds.split(",") if x]
+    for seed, variant in [(s, v) for s in seeds for v in variants]:  # every set at base first: the table fills
+        for name in wanted:                                            # in the order it is read
+            key = variant + (f"@{seed}" if seed else "")
+            if key in results.get(name, {}):
                 continue
-            out = dict(c2st_cached(sets[name], held, VARIANTS[variant]))
+            out = dict(c2st_cached(sets[name], held, dataclasses.replace(VARIANTS[variant], seed=seed)))
             out["minutes"] = out["seconds"] / 60  # the critic's own time, also when it comes from the cache
-            results.setdefault(name, {})[variant] = out
-            print(f"{name} · {variant}: {out['score']:.3f} (folds {out['folds']}, epochs {out['epochs']}, "
+            results.setdefault(name, {})[key] = out
+            print(f"{name} · {key}: {out['score']:.3f} (folds {out['folds']}, epochs {out['epochs']}, "
                   f"{out['minutes']:.1f} min)", flush=True)
-            results = save_cell(args.results, name, variant, out)
+            results = save_cell(args.results, name, key, out)
             shown = [v for v in VARIANTS if any(v in r for r in results.values())]
             write_table(results, args.table, shown)
     return 0

@@ -301,6 +301,13 @@ def test_critic_study_keeps_cells_under_the_variant_they_were_measured_with(tmp_
     stored = study.load(str(path))
     assert set(stored["anime-64"]) == {"min0", "base", "wide"} and set(stored["real vs real"]) == {"long"}
     assert study.VARIANTS["long"].min_epochs == 2 * study.BASE.min_epochs > 0
+    # another critic seed is another cell, "wide@2", and the seeds' spread gets a row of its own
+    study.save_cell(str(path), "anime-64", "wide@2", {"score": 0.69, "folds": [0.66, 0.72],
+                                                      "config": dataclasses.asdict(study.VARIANTS["wide"]) | {"seed": 2}})
+    stored = study.load(str(path))
+    assert stored["anime-64"]["wide@2"]["score"] == 0.69 and stored["anime-64"]["wide"]["score"] == 0.65
+    stored["anime-64"]["wide"]["folds"] = [0.64, 0.66]
+    assert study.seed_rows(stored) == ["| anime-64 | wide | 0.650, 0.690 | 0.670 | 0.040 | 0.060 |"]
 
 
 def test_several_critics_per_fold_average_their_logits(tmp_path):
