@@ -8,10 +8,11 @@ twice as wide, and by one trained twice as long (every epoch count doubled); a c
 Sets (2000 images each, against the held-out real faces): training faces as they are (real vs real), the same
 blurred (σ 0.25, 0.5 px), noised (σ 4/255), JPEG q75, colour-shifted (+4 red, -4 blue of 255), resized from
 96 px with a box filter instead of bicubic, and each shipped checkpoint at generate.py's defaults (seeds
-0 … 1999, the generated images cached by lab.pipeline.cached_images). Variants: base, wide (2x width),
-long (2x patience, minimum and maximum epochs), shift4 (random 4 px shifts, the old augmentation), narrow (half
-width), ens3 / ens3-wide / ens3-long: three critics per fold, their logits averaged, and min0 / min0-wide /
-min0-long: the critic shipped before, which could stop on the first plateau.
+0 … 1999, the generated images cached by lab.pipeline.cached_images). Critics: base (C2STConfig()), wide (2x
+width), long (every epoch count doubled), and the same three of each earlier critic: plateau (2026-12-05 evening),
+cos60 (today's without the fine grain), min30, min0; narrow (half width), shift4 (random 4 px shifts), ens3 (three
+critics per fold, their logits averaged), e12 (the issue's 12-epoch critic). `--seeds 0,1,2` scores each with
+several critic seeds (another split into halves and another init each).
 
 Results are kept per (set, variant) in bench/results/critic_study.json, so an interrupted run resumes; the
 table goes to docs/critic_convergence.md.
@@ -30,31 +31,40 @@ from evaluation.two_sample import NEUTRAL, C2STConfig, add_noise, blur, c2st_cac
 from lab import memory, paths
 from lab.data import faces_hwc, sample_faces
 
-BASE = C2STConfig()
-MIN30 = dataclasses.replace(BASE, ema=0.0, min_epochs=30, max_epochs=80)  # 2026-12-05's first: its last weights
+BASE = C2STConfig()  # since 2026-12-06: fine grain beside the picture, 60 epochs of a cosine lr
+# the critic of 2026-12-05's evening: the picture alone, at least 60 epochs, then stopped on validation plateaus
+PLATEAU = dataclasses.replace(BASE, detail=0.0, schedule="plateau", max_epochs=160, val_fraction=0.125)
+COS60 = dataclasses.replace(PLATEAU, schedule="cosine", max_epochs=60, val_fraction=0.0)  # BASE without the grain
+MIN30 = dataclasses.replace(PLATEAU, ema=0.0, min_epochs=30, max_epochs=80)  # 2026-12-05's first: its last weights
 MIN0 = dataclasses.replace(MIN30, min_epochs=0)  # the critic shipped until 2026-12-05: stops on the first plateau
-VARIANTS = {
-    "base": BASE,
-    "wide": dataclasses.replace(BASE, width=2 * BASE.width),
-    "long": dataclasses.replace(BASE, patience=2 * BASE.patience, min_epochs=2 * BASE.min_epochs,
-                                max_epochs=2 * BASE.max_epochs),
+
+
+def doubled(cfg: C2STConfig) -> C2STConfig:
+    """Every epoch count of a critic doubled (the "long" check)."""
+    if cfg.schedule == "cosine":
+        return dataclasses.replace(cfg, max_epochs=2 * cfg.max_epochs)
+    return dataclasses.replace(cfg, patience=2 * cfg.patience, min_epochs=2 * cfg.min_epochs,
+                               max_epochs=2 * cfg.max_epochs)
+
+
+def wider(cfg: C2STConfig) -> C2STConfig:
+    return dataclasses.replace(cfg, width=2 * cfg.width)
+
+
+FAMILIES = {  # a critic, and the two that double it: the check of its convergence
+    "base": BASE, "plateau": PLATEAU, "cos60": COS60, "min30": MIN30, "min0": MIN0}
+VARIANTS = {name: cfg for family, base in FAMILIES.items()
+            for name, cfg in ((family, base), (f"{family}-wide", wider(base)), (f"{family}-long", doubled(base)))}
+VARIANTS["wide"], VARIANTS["long"] = VARIANTS.pop("base-wide"), VARIANTS.pop("base-long")
+VARIANTS |= {
     "narrow": dataclasses.replace(BASE, width=BASE.width // 2),
     "shift4": dataclasses.replace(BASE, shift=4),
     "ens3": dataclasses.replace(BASE, critics=3),
-    "ens3-wide": dataclasses.replace(BASE, critics=3, width=2 * BASE.width),
-    "ens3-long": dataclasses.replace(BASE, critics=3, patience=2 * BASE.patience, min_epochs=2 * BASE.min_epochs,
-                                     max_epochs=2 * BASE.max_epochs),
-    "cos60": dataclasses.replace(BASE, schedule="cosine", max_epochs=60, val_fraction=0.0),
-    "cos60-wide": dataclasses.replace(BASE, schedule="cosine", max_epochs=60, val_fraction=0.0, width=2 * BASE.width),
-    "cos60-long": dataclasses.replace(BASE, schedule="cosine", max_epochs=120, val_fraction=0.0),
-    "min30": MIN30,
-    "min30-wide": dataclasses.replace(MIN30, width=2 * MIN30.width),
-    "min30-long": dataclasses.replace(MIN30, patience=2 * MIN30.patience, min_epochs=2 * MIN30.min_epochs,
-                                      max_epochs=2 * MIN30.max_epochs),
-    "min0": MIN0,
-    "min0-wide": dataclasses.replace(MIN0, width=2 * MIN0.width),
-    "min0-long": dataclasses.replace(MIN0, patience=2 * MIN0.patience, max_epochs=2 * MIN0.max_epochs),
+    # the issue's yardstick for the StyleGAN: a 12-epoch critic like its independent one (8 convs, 32–128 channels)
+    "e12": C2STConfig(width=32, depth=2, max_epochs=12, min_epochs=0, schedule="plateau", ema=0.0, detail=0.0),
 }
+MEMBERS = {family: (family, "wide", "long") if family == "base" else (family, f"{family}-wide", f"{family}-long")
+           for family in FAMILIES}
 
 
 def make_sets(wanted: list[str], n: int) -> dict[str, np.ndarray]:
@@ -87,17 +97,13 @@ ALL_SETS = ["stylegan-64", "anime-64", "real vs real", "blur σ 0.5 px", "box-re
             "noise σ 4/255", "JPEG q75", "colour shift +4 R −4 B"]
 
 
-FAMILIES = {  # a critic, and the two that double it: the check of its convergence
-    "base": ("base", "wide", "long"), "ens3": ("ens3", "ens3-wide", "ens3-long"),
-    "cos60": ("cos60", "cos60-wide", "cos60-long"),
-    "min30": ("min30", "min30-wide", "min30-long"), "min0": ("min0", "min0-wide", "min0-long")}
 FAMILY_TITLES = {
-    "base": f"`C2STConfig()` as shipped: width {BASE.width}, depth {BASE.depth}, flips only, the moving average of "
-            f"its weights (ema {BASE.ema}), at least {BASE.min_epochs} epochs, then early stopping on an inner "
-            f"validation split (patience {BASE.patience}, {BASE.lr_drops} lr drops, at most {BASE.max_epochs} epochs)",
-    "ens3": "three such critics per fold, their logits averaged",
-    "cos60": "the same critic on a fixed budget: 60 epochs, the lr falling to 0 (cosine), every training image "
-             "used (no validation split, no stopping), the moving average scored",
+    "base": f"`C2STConfig()` as shipped since 2026-12-06: width {BASE.width}, depth {BASE.depth}, flips only, the "
+            f"image and its fine grain (image − 3x3 blur, times {BASE.detail:g}), {BASE.max_epochs} epochs of a "
+            f"cosine lr (every training image used, no stopping), the moving average of its weights scored",
+    "plateau": "the critic of 2026-12-05's evening: the picture alone, at least 60 epochs, then early stopping on "
+               "an inner validation split (patience 4, 2 lr drops, at most 160 epochs), the moving average scored",
+    "cos60": "today's critic without the fine grain: the picture alone, 60 epochs of a cosine lr",
     "min30": "the critic of 2026-12-05's first change: its last weights, at least 30 epochs, at most 80",
     "min0": "the critic shipped before 2026-12-05: its last weights, any plateau could stop it (at most 80 epochs)"}
 
@@ -117,7 +123,7 @@ def write_table(results: dict, path: str, variants: list[str]) -> None:
              "critic's width, **long** every epoch count (minimum, patience, maximum). Converged: the largest change "
              "≤ 0.01.", "",
              "Reproduce: `python bench/critic_study.py` (results per cell in bench/results/critic_study.json).", ""]
-    for family, members in FAMILIES.items():
+    for family, members in MEMBERS.items():
         rows = [n for n in names if any(v in results.get(n, {}) for v in members)]
         if not rows:
             continue
@@ -130,10 +136,11 @@ def write_table(results: dict, path: str, variants: list[str]) -> None:
             lines.append(f"| {name} | " + " | ".join(cell(row.get(v)) for v in members) + " | "
                          + (f"{max(changes):.3f}" if changes else "–") + " |")
         lines.append("")
-    others = [v for v in variants if not any(v in m for m in FAMILIES.values())]
+    others = [v for v in variants if not any(v in m for m in MEMBERS.values())]
     rows = [n for n in names if any(v in results.get(n, {}) for v in others)]
     if rows:
-        lines += ["## other variants of `C2STConfig()`: narrow (half width), shift4 (random 4 px shifts)", "",
+        lines += ["## other critics: narrow (half width), shift4 (random 4 px shifts), ens3 (three per fold), e12 "
+                  "(the issue's 12-epoch critic: width 32, the picture alone, constant lr, last weights)", "",
                   "| set | base | " + " | ".join(others) + " |", "|---" * (len(others) + 2) + "|"]
         lines += [f"| {n} | " + " | ".join(cell(results[n].get(v)) for v in ["base", *others]) + " |" for n in rows]
         lines.append("")

@@ -23,7 +23,7 @@ from torch import nn
 
 SIZE, QUALITY = 64, 95
 # fields added after scores were cached, at the value that changes nothing
-NEUTRAL = {"critics": 1, "ema": 0.0, "schedule": "plateau"}
+NEUTRAL = {"critics": 1, "ema": 0.0, "schedule": "plateau", "detail": 0.0}
 NUMERICS = "channels_last"  # part of a cached score's key: the same config in another memory format trains apart
 
 
@@ -50,9 +50,10 @@ class Critic(nn.Module):
     (64 → 4 px) at widths w, 2w, 4w, 4w; GroupNorm (the score must not depend on the batch), global average
     pooling, one logit."""
 
-    def __init__(self, width: int = 32, depth: int = 2) -> None:
+    def __init__(self, width: int = 32, depth: int = 2, detail: float = 0.0) -> None:
         super().__init__()
-        layers, c = [nn.Conv2d(3, width, 3, padding=1), nn.LeakyReLU(0.2)], width
+        self.detail = detail
+        layers, c = [nn.Conv2d(6 if detail else 3, width, 3, padding=1), nn.LeakyReLU(0.2)], width
         for w in (width, 2 * width, 4 * width, 4 * width):
             for k in range(depth):
                 layers += [nn.Conv2d(c, w, 3, stride=2 if k == 0 else 1, padding=1),
@@ -62,29 +63,41 @@ class Critic(nn.Module):
         self.head = nn.Linear(c, 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.detail:  # the fine grain beside the picture, amplified: a cue of a few grey levels is found early
+            x = torch.cat([x, self.detail * (x - _binomial_blur(x))], dim=1)
         return self.head(self.features(x).mean(dim=(2, 3))).squeeze(1)
+
+
+def _binomial_blur(x: torch.Tensor) -> torch.Tensor:
+    """A 3x3 binomial ([1, 2, 1] ⊗ [1, 2, 1] / 16) blur per channel, edges replicated."""
+    k = torch.tensor([1.0, 2.0, 1.0], dtype=x.dtype)
+    k = (k[:, None] * k[None, :] / 16).expand(x.shape[1], 1, 3, 3)
+    return F.conv2d(F.pad(x, (1, 1, 1, 1), mode="replicate"), k.contiguous(), groups=x.shape[1])
 
 
 @dataclass
 class C2STConfig:
-    """The critic and how long it trains. The defaults are the best critic measured so far; how near converged it
-    is (doubling its width or its training should move no score by more than 0.01) is docs/critic_convergence.md.
-    `quick()` is for tests."""
+    """The critic and how long it trains. The defaults are the strongest critic measured so far: it sees each
+    image's fine grain beside the picture (without it, a critic found the box filter in one run of three and the
+    diffusion default's smoothness not at all) and trains on a fixed budget whose lr falls to 0. How near converged
+    it is (doubling its width or its training should move no score by more than 0.01) is
+    docs/critic_convergence.md. `quick()` is for tests."""
     width: int = 16
     depth: int = 2
-    max_epochs: int = 160
-    patience: int = 4  # epochs without a lower inner-validation loss before the lr drops (or training stops)
-    min_epochs: int = 60  # no lr drop or stop before this epoch: a critic can sit on a plateau at chance first
-                          # (docs/critic_convergence.md: stopped at 30, it missed the box filter a 60-epoch one sees)
-    lr_drops: int = 2  # times the lr falls by 5x on a plateau before training stops
-    val_fraction: float = 0.125  # of each training half, to decide when to stop (never scored)
+    max_epochs: int = 60
+    schedule: str = "cosine"  # cosine: the lr falls to 0 over max_epochs, no stopping, the last (averaged) weights
+                              # scored; plateau: drop the lr and stop on inner-validation plateaus (the three below)
+    patience: int = 4  # plateau: epochs without a lower inner-validation loss before the lr drops (or training stops)
+    min_epochs: int = 60  # plateau: no lr drop or stop before this epoch (a critic can sit at chance first)
+    lr_drops: int = 2  # plateau: times the lr falls by 5x before training stops
+    val_fraction: float = 0.0  # of each training half, held out to decide when to stop (never scored); 0: none
     batch_size: int = 64
     lr: float = 1e-3
     weight_decay: float = 1e-2
     shift: int = 0  # random translation in pixels; 0 (flips only): shifts blur out fixed-position artefacts
-    schedule: str = "plateau"  # plateau: drop the lr and stop on validation plateaus; cosine: the lr falls to 0
-                               # over max_epochs, no stopping, the last (averaged) weights scored
     ema: float = 0.99  # the critic scored is the moving average of its weights (per step; 0: the last weights)
+    detail: float = 8.0  # > 0: the critic also sees each image's fine grain (image − 3x3 blur) times this; 0: the
+                         # picture alone (critics before 2026-12-06)
     critics: int = 1  # critics per fold, each from its own init and data order, their logits averaged (a single
                       # critic's score moves with its init: docs/critic_convergence.md)
     seed: int = 0
@@ -92,7 +105,8 @@ class C2STConfig:
     @classmethod
     def quick(cls, seed: int = 0) -> "C2STConfig":
         """A few epochs of a narrow critic: seconds, for tests and smoke runs (not converged)."""
-        return cls(width=8, depth=1, max_epochs=8, min_epochs=0, val_fraction=0.0, lr=2e-3, ema=0.0, seed=seed)
+        return cls(width=8, depth=1, max_epochs=8, min_epochs=0, schedule="plateau", lr=2e-3, ema=0.0, detail=0.0,
+                   seed=seed)
 
 
 def _to_tensor(images: np.ndarray) -> torch.Tensor:
@@ -129,7 +143,7 @@ def _fit(train_x: torch.Tensor, train_y: torch.Tensor, cfg: C2STConfig, gen: tor
     trained. With cfg.ema the critic judged, kept and returned is the moving average of the weights: one epoch's
     weights can score 0.07 below the next one's where their average rises smoothly (bench/critic_curve.py)."""
     torch.manual_seed(int(torch.randint(0, 2**31 - 1, (1,), generator=gen)))  # the critic's init, from the seed
-    critic = Critic(cfg.width, cfg.depth).to(memory_format=torch.channels_last)  # 1.3x faster (bench/critic_speed.py)
+    critic = Critic(cfg.width, cfg.depth, cfg.detail).to(memory_format=torch.channels_last)  # 1.3x faster (bench/critic_speed.py)
     judged = copy.deepcopy(critic).requires_grad_(False) if cfg.ema else critic
     order = torch.randperm(len(train_x), generator=gen)
     n_val = int(round(len(train_x) * cfg.val_fraction))  # 0: train max_epochs, no early stop

@@ -284,13 +284,13 @@ def test_quality_scores_a_student_as_generate_py_samples_it(tmp_path, monkeypatc
 
 def test_critic_study_keeps_cells_under_the_variant_they_were_measured_with(tmp_path):
     """bench/critic_study.py files each stored cell by its config: a cell of the critic shipped before min_epochs
-    existed (no such field, so none) is `min0`, one with today's config `base`; a cell whose config is no variant
+    and detail existed (no such fields, so none) is `min0`, one with today's config `base`; a cell whose config is no variant
     is dropped rather than shown under a wrong name; and two runs saving to one file keep each other's cells."""
     import dataclasses
     import json
 
     study = bench_script("critic_study")
-    old = {k: v for k, v in dataclasses.asdict(study.MIN0).items() if k != "min_epochs"}
+    old = {k: v for k, v in dataclasses.asdict(study.MIN0).items() if k not in ("min_epochs", "detail")}
     path = tmp_path / "study.json"
     path.write_text(json.dumps({"anime-64": {"base": {"score": 0.67, "config": old},
                                              "min30": {"score": 0.66, "config": dataclasses.asdict(study.BASE)},
@@ -300,7 +300,8 @@ def test_critic_study_keeps_cells_under_the_variant_they_were_measured_with(tmp_
     study.save_cell(str(path), "anime-64", "wide", {"score": 0.65, "config": dataclasses.asdict(study.VARIANTS["wide"])})
     stored = study.load(str(path))
     assert set(stored["anime-64"]) == {"min0", "base", "wide"} and set(stored["real vs real"]) == {"long"}
-    assert study.VARIANTS["long"].min_epochs == 2 * study.BASE.min_epochs > 0
+    assert study.VARIANTS["long"].max_epochs == 2 * study.BASE.max_epochs  # cosine: the budget doubles
+    assert study.VARIANTS["plateau-long"].min_epochs == 2 * study.PLATEAU.min_epochs > 0
     # another critic seed is another cell, "wide@2", and the seeds' spread gets a row of its own
     study.save_cell(str(path), "anime-64", "wide@2", {"score": 0.69, "folds": [0.66, 0.72],
                                                       "config": dataclasses.asdict(study.VARIANTS["wide"]) | {"seed": 2}})
@@ -325,10 +326,10 @@ def test_several_critics_per_fold_average_their_logits(tmp_path):
     assert len(two["epochs"]) == 4 and two == c2st(a, b, cfg) and two["score"] > 0.8
     c2st_cached(a, b, C2STConfig.quick(seed=3), cache_dir=str(tmp_path))
     (stored,) = tmp_path.iterdir()
-    import hashlib  # the key as it was before `critics`, `ema` and `schedule` existed
+    import hashlib  # the key as it was before `critics`, `ema`, `schedule` and `detail` existed
 
     key = {k: v for k, v in dataclasses.asdict(C2STConfig.quick(seed=3)).items()
-           if k not in ("critics", "ema", "schedule")}
+           if k not in ("critics", "ema", "schedule", "detail")}
     h = hashlib.sha256(json.dumps(key | {"numerics": "channels_last"}, sort_keys=True).encode())
     for images in (a, b):
         h.update(str(images.shape).encode())
@@ -385,3 +386,22 @@ def test_a_cosine_critic_trains_its_whole_budget_and_a_bad_schedule_is_refused()
         c2st(a, b, dataclasses.replace(cfg, schedule="step"))
     with pytest.raises(ValueError, match=r"critics must be >= 1 and ema in \[0, 1\)"):
         c2st(a, b, dataclasses.replace(cfg, ema=1.0))
+
+
+def test_the_fine_grain_view_finds_half_a_pixel_of_blur_the_picture_alone_misses():
+    """detail > 0: the critic sees image − 3x3 blur beside the image. Textured fields blurred by σ 0.5 px are told
+    apart by it in a quick critic's budget, where the same critic on the picture alone stays near chance; a flat
+    image has no fine grain."""
+    import dataclasses
+
+    import torch
+
+    from evaluation.two_sample import _binomial_blur
+
+    a, b = textured(200, 0), blur(textured(200, 1), 0.5)
+    picture = c2st(a, b, C2STConfig.quick(seed=0))["score"]
+    grain = c2st(a, b, dataclasses.replace(C2STConfig.quick(seed=0), detail=8.0))
+    assert grain["score"] > 0.9 and picture < 0.7, (grain["score"], picture)
+    assert grain["config"]["detail"] == 8.0 and C2STConfig().detail > 0
+    flat = torch.full((1, 3, 8, 8), 0.3)
+    assert torch.allclose(_binomial_blur(flat), flat)
