@@ -2,7 +2,7 @@
 twice as wide, and by one trained twice as long (every epoch count doubled); a converged score moves by at most
 0.01.
 
-    python bench/critic_study.py                         # every set, three critics: ~40 min of a core per set
+    python bench/critic_study.py                         # every set, three critics: ~30 min of a core per set
     python bench/critic_study.py --sets stylegan-64 --variants base,shift4
 
 Sets (2000 images each, against the held-out real faces): training faces as they are (real vs real), the same

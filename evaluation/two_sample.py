@@ -5,7 +5,9 @@ Both sets are brought to the same form first (64x64, saved as JPEG q95 and read 
 win on file format or size. Each set is split in two halves; the critic trains on one half of each and is
 scored on the other halves, then the halves swap (2-fold cross-validation). The score is the mean held-out
 accuracy: 0.5 means the critic cannot tell the sets apart, 1.0 that it tells every image apart. Unlike a
-face-detector rate it does not saturate: blurring real faces by half a pixel is already visible to it.
+face-detector rate it does not saturate: blurring real faces by half a pixel is already visible to it. It sees
+each image's fine grain beside the picture (`C2STConfig.detail`): without it, a critic found such cues only in
+some runs (docs/critic_convergence.md).
 
 The real faces must be ones no model was trained on: `lab.data`'s held-out split.
 """
