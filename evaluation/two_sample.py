@@ -80,8 +80,8 @@ def _binomial_blur(x: torch.Tensor) -> torch.Tensor:
 @dataclass
 class C2STConfig:
     """The critic and how long it trains. The defaults are the strongest critic measured so far: it sees each
-    image's fine grain beside the picture (without it, a critic found the box filter in one run of three and the
-    diffusion default's smoothness not at all) and trains on a fixed budget whose lr falls to 0. How near converged
+    image's fine grain beside the picture (without it, a critic found the box filter in some runs and not in others,
+    and missed the diffusion default's smoothness) and trains on a fixed budget whose lr falls to 0. How near converged
     it is (doubling its width or its training should move no score by more than 0.01) is
     docs/critic_convergence.md. `quick()` is for tests."""
     width: int = 16
