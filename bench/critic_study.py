@@ -10,8 +10,9 @@ blurred (σ 0.25, 0.5 px), noised (σ 4/255), JPEG q75, colour-shifted (+4 red, 
 96 px with a box filter instead of bicubic, and each shipped checkpoint at generate.py's defaults (seeds
 0 … 1999, the generated images cached by lab.pipeline.cached_images). Critics: base (C2STConfig()), wide (2x
 width), long (every epoch count doubled), and the same three of each earlier critic: plateau (2026-12-05 evening),
-cos60 (today's without the fine grain), min30, min0; narrow (half width), shift4 (random 4 px shifts), ens3 (three
-critics per fold, their logits averaged), e12 (the issue's 12-epoch critic). `--seeds 0,1,2` scores each with
+cos60 (today's without the fine grain), min30, min0, nonorm (base without GroupNorm); narrow (half width), shift4
+(random 4 px shifts), ens3 (three critics per fold, their logits averaged), both (a base and a nonorm critic per
+fold, their logits averaged), e12 (the issue's 12-epoch critic). `--seeds 0,1,2` scores each with
 several critic seeds (another split into halves and another init each).
 
 Results are kept per (set, variant) in bench/results/critic_study.json, so an interrupted run resumes; the
@@ -37,6 +38,7 @@ PLATEAU = dataclasses.replace(BASE, detail=0.0, schedule="plateau", max_epochs=1
 COS60 = dataclasses.replace(PLATEAU, schedule="cosine", max_epochs=60, val_fraction=0.0)  # BASE without the grain
 MIN30 = dataclasses.replace(PLATEAU, ema=0.0, min_epochs=30, max_epochs=80)  # 2026-12-05's first: its last weights
 MIN0 = dataclasses.replace(MIN30, min_epochs=0)  # the critic shipped until 2026-12-05: stops on the first plateau
+NONORM = dataclasses.replace(BASE, norm="none")  # BASE without GroupNorm, which hides an image's mean and scale
 
 
 def doubled(cfg: C2STConfig) -> C2STConfig:
@@ -52,7 +54,7 @@ def wider(cfg: C2STConfig) -> C2STConfig:
 
 
 FAMILIES = {  # a critic, and the two that double it: the check of its convergence
-    "base": BASE, "plateau": PLATEAU, "cos60": COS60, "min30": MIN30, "min0": MIN0}
+    "base": BASE, "nonorm": NONORM, "plateau": PLATEAU, "cos60": COS60, "min30": MIN30, "min0": MIN0}
 VARIANTS = {name: cfg for family, base in FAMILIES.items()
             for name, cfg in ((family, base), (f"{family}-wide", wider(base)), (f"{family}-long", doubled(base)))}
 VARIANTS["wide"], VARIANTS["long"] = VARIANTS.pop("base-wide"), VARIANTS.pop("base-long")
@@ -60,6 +62,7 @@ VARIANTS |= {
     "narrow": dataclasses.replace(BASE, width=BASE.width // 2),
     "shift4": dataclasses.replace(BASE, shift=4),
     "ens3": dataclasses.replace(BASE, critics=3),
+    "both": dataclasses.replace(BASE, norm="both"),  # one GroupNorm critic and one without per fold, logits averaged
     # the issue's yardstick for the StyleGAN: a 12-epoch critic like its independent one (8 convs, 32–128 channels)
     "e12": C2STConfig(width=32, depth=2, max_epochs=12, min_epochs=0, schedule="plateau", ema=0.0, detail=0.0),
 }
@@ -101,6 +104,8 @@ FAMILY_TITLES = {
     "base": f"`C2STConfig()` as shipped since 2026-12-06: width {BASE.width}, depth {BASE.depth}, flips only, the "
             f"image and its fine grain (image − 3x3 blur, times {BASE.detail:g}), {BASE.max_epochs} epochs of a "
             f"cosine lr (every training image used, no stopping), the moving average of its weights scored",
+    "nonorm": "base without GroupNorm (He init instead): GroupNorm takes away each image's mean and scale per group of "
+              "channels, and with them a colour cast or an overall grain level",
     "plateau": "the critic of 2026-12-05's evening: the picture alone, at least 60 epochs, then early stopping on "
                "an inner validation split (patience 4, 2 lr drops, at most 160 epochs), the moving average scored",
     "cos60": "today's critic without the fine grain: the picture alone, 60 epochs of a cosine lr",
@@ -139,8 +144,8 @@ def write_table(results: dict, path: str, variants: list[str]) -> None:
     others = [v for v in variants if not any(v in m for m in MEMBERS.values())]
     rows = [n for n in names if any(v in results.get(n, {}) for v in others)]
     if rows:
-        lines += ["## other critics: narrow (half width), shift4 (random 4 px shifts), ens3 (three per fold), e12 "
-                  "(the issue's 12-epoch critic: width 32, the picture alone, constant lr, last weights)", "",
+        lines += ["## other critics: narrow (half width), shift4 (random 4 px shifts), ens3 (three per fold), both "
+                  "(a base and a nonorm critic per fold, logits averaged), e12 (the issue's 12-epoch critic: width 32, the picture alone, constant lr, last weights)", "",
                   "| set | base | " + " | ".join(others) + " |", "|---" * (len(others) + 2) + "|"]
         lines += [f"| {n} | " + " | ".join(cell(results[n].get(v)) for v in ["base", *others]) + " |" for n in rows]
         lines.append("")

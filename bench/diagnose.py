@@ -11,7 +11,8 @@ view still scores near the full score, the cue is in that view. Beside it: sharp
 Laplacian), saturation, diversity (mean distance between two images at 16x16) and the distance of each
 image to its nearest training face (low = copies), each relative to the real faces; and the power spectrum
 of generated over real faces per spatial frequency (below 1 at high frequencies = too smooth).
-Writes bench/results/diagnose.{md,json} and docs/diagnose_spectrum.png (with --checkpoints: diagnose-NAMES.*). Generated images are cached in the lab cache (ANIME_LAB_CACHE).
+Writes bench/results/diagnose.{md,json} and docs/diagnose_spectrum.png (with --checkpoints: diagnose-NAMES.*).
+Generated images and every score are cached in the lab cache (ANIME_LAB_CACHE): a stopped run resumes.
 """
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ import time
 
 import numpy as np
 
-from evaluation.two_sample import C2STConfig, blur, c2st
+from evaluation.two_sample import C2STConfig, blur, c2st_cached
 from lab import memory, paths
 from lab.data import real_faces
 from lab.pipeline import cached_images
@@ -103,6 +104,8 @@ def main() -> int:
     p.add_argument("--folder", default=paths.CHECKPOINTS, help="where the checkpoint folders are")
     p.add_argument("--checkpoints", default="", help="comma-separated names (default: every one in --folder)")
     p.add_argument("--out", default=os.path.join(paths.ROOT, "bench", "results"))
+    p.add_argument("--real-control", action=argparse.BooleanOptionalAction, default=True,
+                   help="score training faces against the held-out ones too, in every view (should read 0.5)")
     p.add_argument("--maps-only", action="store_true",
                    help="only the per-pixel detail maps (seconds, no critic): docs/diagnose_detail_map.png")
     args = p.parse_args()
@@ -117,7 +120,7 @@ def main() -> int:
     if args.maps_only:
         return 0
     rng = np.random.default_rng(0)
-    sets = {"real (training faces)": train[rng.choice(len(train), args.n, replace=False)]}
+    sets = {"real (training faces)": train[rng.choice(len(train), args.n, replace=False)]} if args.real_control else {}
     for name in names:
         t0 = time.perf_counter()
         sets[name] = generated(registry, name, args.n)
@@ -128,7 +131,10 @@ def main() -> int:
     for name, images in sets.items():
         row = {"set": name}
         for view, make in VIEWS.items():
-            result = c2st(make(images), make(held), C2STConfig(seed=0), with_saliency=view == "as is")
+            t0 = time.perf_counter()
+            result = c2st_cached(make(images), make(held), C2STConfig(seed=0), with_saliency=view == "as is")
+            print(f"  {name}, {view}: {result['score']:.3f} (folds {', '.join(f'{f:.3f}' for f in result['folds'])}; "
+                  f"{time.perf_counter() - t0:.0f} s)", flush=True)
             row[view] = result["score"]
             if "saliency" in result:
                 saliencies[name] = result["saliency"]

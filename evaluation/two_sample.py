@@ -16,7 +16,7 @@ from __future__ import annotations
 import copy
 import io
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 import torch
@@ -25,7 +25,7 @@ from torch import nn
 
 SIZE, QUALITY = 64, 95
 # fields added after scores were cached, at the value that changes nothing
-NEUTRAL = {"critics": 1, "ema": 0.0, "schedule": "plateau", "detail": 0.0}
+NEUTRAL = {"critics": 1, "ema": 0.0, "schedule": "plateau", "detail": 0.0, "norm": "group"}
 NUMERICS = "channels_last"  # part of a cached score's key: the same config in another memory format trains apart
 
 
@@ -49,18 +49,26 @@ def standardise(images: np.ndarray | list[np.ndarray], size: int = SIZE, quality
 
 class Critic(nn.Module):
     """A CNN of `depth` 3x3 convs per stage: a full-resolution stem, then four stages that halve the size
-    (64 → 4 px) at widths w, 2w, 4w, 4w; GroupNorm (the score must not depend on the batch), global average
-    pooling, one logit."""
+    (64 → 4 px) at widths w, 2w, 4w, 4w; GroupNorm (the score must not depend on the batch) or, with
+    norm="none", no normalisation; global average pooling, one logit."""
 
-    def __init__(self, width: int = 32, depth: int = 2, detail: float = 0.0) -> None:
+    def __init__(self, width: int = 32, depth: int = 2, detail: float = 0.0, norm: str = "group") -> None:
         super().__init__()
+        if norm not in ("group", "none"):
+            raise ValueError(f"norm must be group or none, got {norm!r}")
         self.detail = detail
         layers, c = [nn.Conv2d(6 if detail else 3, width, 3, padding=1), nn.LeakyReLU(0.2)], width
         for w in (width, 2 * width, 4 * width, 4 * width):
             for k in range(depth):
-                layers += [nn.Conv2d(c, w, 3, stride=2 if k == 0 else 1, padding=1),
-                           nn.GroupNorm(min(8, w // 4), w), nn.LeakyReLU(0.2)]
+                layers += [nn.Conv2d(c, w, 3, stride=2 if k == 0 else 1, padding=1)]
+                layers += [nn.GroupNorm(min(8, w // 4), w)] if norm == "group" else []
+                layers += [nn.LeakyReLU(0.2)]
                 c = w
+        if norm == "none":  # He init keeps the activations' scale through the layers that no norm rescales
+            for m in layers:
+                if isinstance(m, nn.Conv2d):
+                    nn.init.kaiming_normal_(m.weight, a=0.2, nonlinearity="leaky_relu")
+                    nn.init.zeros_(m.bias)
         self.features = nn.Sequential(*layers)
         self.head = nn.Linear(c, 1)
 
@@ -100,6 +108,9 @@ class C2STConfig:
     ema: float = 0.99  # the critic scored is the moving average of its weights (per step; 0: the last weights)
     detail: float = 8.0  # > 0: the critic also sees each image's fine grain (image − 3x3 blur) times this; 0: the
                          # picture alone (critics before 2026-12-06)
+    norm: str = "group"  # group: GroupNorm after each conv; none: no normalisation (GroupNorm takes away each
+                         # image's mean and scale per group of channels: a colour cast, an overall grain level);
+                         # both: one critic of each per fold (times `critics`), their logits averaged
     critics: int = 1  # critics per fold, each from its own init and data order, their logits averaged (a single
                       # critic's score moves with its init: docs/critic_convergence.md)
     seed: int = 0
@@ -145,7 +156,7 @@ def _fit(train_x: torch.Tensor, train_y: torch.Tensor, cfg: C2STConfig, gen: tor
     trained. With cfg.ema the critic judged, kept and returned is the moving average of the weights: one epoch's
     weights can score 0.07 below the next one's where their average rises smoothly (bench/critic_curve.py)."""
     torch.manual_seed(int(torch.randint(0, 2**31 - 1, (1,), generator=gen)))  # the critic's init, from the seed
-    critic = Critic(cfg.width, cfg.depth, cfg.detail).to(memory_format=torch.channels_last)  # 1.3x faster (bench/critic_speed.py)
+    critic = Critic(cfg.width, cfg.depth, cfg.detail, cfg.norm).to(memory_format=torch.channels_last)  # 1.3x faster (bench/critic_speed.py)
     judged = copy.deepcopy(critic).requires_grad_(False) if cfg.ema else critic
     order = torch.randperm(len(train_x), generator=gen)
     n_val = int(round(len(train_x) * cfg.val_fraction))  # 0: train max_epochs, no early stop
@@ -208,6 +219,8 @@ def c2st(generated: np.ndarray, real: np.ndarray, config: C2STConfig | None = No
     cfg = config or C2STConfig()
     if cfg.schedule not in ("plateau", "cosine"):
         raise ValueError(f"schedule must be plateau or cosine, got {cfg.schedule!r}")
+    if cfg.norm not in ("group", "none", "both"):
+        raise ValueError(f"norm must be group, none or both, got {cfg.norm!r}")
     if cfg.critics < 1 or not 0 <= cfg.ema < 1:
         raise ValueError(f"critics must be >= 1 and ema in [0, 1), got {cfg.critics} and {cfg.ema}")
     n = min(len(generated), len(real))
@@ -224,21 +237,24 @@ def c2st(generated: np.ndarray, real: np.ndarray, config: C2STConfig | None = No
         x_train = torch.cat([fake_t[train], real_t[train]])
         y = torch.cat([torch.zeros(n // 2), torch.ones(n // 2)])
         logits = 0
+        norms = ("group", "none") if cfg.norm == "both" else (cfg.norm,)
         for _ in range(cfg.critics):
-            critic, epochs = _fit(x_train, y, cfg, gen)
-            logits = logits + _logits(critic, torch.cat([fake_t[test], real_t[test]])) / cfg.critics
-            trained.append(epochs)
-            if with_saliency:
-                maps.append(saliency(critic, fake_t[test]))
+            for norm in norms:
+                critic, epochs = _fit(x_train, y, replace(cfg, norm=norm), gen)
+                logits = logits + _logits(critic, torch.cat([fake_t[test], real_t[test]])) / (cfg.critics * len(norms))
+                trained.append(epochs)
+                if with_saliency:
+                    maps.append(saliency(critic, fake_t[test]))
         folds.append(float(((logits > 0).float() == y).float().mean()))
     out = {"score": float(np.mean(folds)), "folds": folds, "epochs": trained, "n_per_set": n, "config": asdict(cfg)}
     return out | ({"saliency": np.mean(maps, axis=0)} if with_saliency else {})
 
 
 def c2st_cached(generated: np.ndarray, real: np.ndarray, config: C2STConfig | None = None,
-                cache_dir: str | None = None) -> dict:
+                cache_dir: str | None = None, with_saliency: bool = False) -> dict:
     """c2st, remembered on disk by the two image sets' bytes and the config: a converged score takes minutes, and
-    bench/quality.py, bench/critic_study.py and bench/diagnose.py score the same sets."""
+    bench/quality.py, bench/critic_study.py and bench/diagnose.py score the same sets. With `with_saliency` the
+    saliency map is kept too (a score stored without one is computed again, to the same score)."""
     import hashlib
     import json
     import os
@@ -256,15 +272,18 @@ def c2st_cached(generated: np.ndarray, real: np.ndarray, config: C2STConfig | No
     path = os.path.join(cache_dir or os.path.join(paths.CACHE, "c2st"), h.hexdigest()[:24] + ".json")
     if os.path.isfile(path):
         with open(path) as f:
-            return json.load(f)
+            out = json.load(f)
+        if not with_saliency or "saliency" in out:
+            return out | ({"saliency": np.asarray(out["saliency"], dtype=np.float32)} if "saliency" in out else {})
     import time
 
     t0 = time.perf_counter()
-    out = c2st(generated, real, cfg) | {"seconds": 0.0}
+    out = c2st(generated, real, cfg, with_saliency=with_saliency) | {"seconds": 0.0}
     out["seconds"] = time.perf_counter() - t0
     os.makedirs(os.path.dirname(path), exist_ok=True)
-    with open(path, "w") as f:
-        json.dump(out, f)
+    with open(path + ".tmp", "w") as f:  # written whole, then moved: a stopped run leaves no half file
+        json.dump(out | ({"saliency": out["saliency"].tolist()} if with_saliency else {}), f)
+    os.replace(path + ".tmp", path)
     return out
 
 

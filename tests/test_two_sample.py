@@ -326,10 +326,10 @@ def test_several_critics_per_fold_average_their_logits(tmp_path):
     assert len(two["epochs"]) == 4 and two == c2st(a, b, cfg) and two["score"] > 0.8
     c2st_cached(a, b, C2STConfig.quick(seed=3), cache_dir=str(tmp_path))
     (stored,) = tmp_path.iterdir()
-    import hashlib  # the key as it was before `critics`, `ema`, `schedule` and `detail` existed
+    import hashlib  # the key as it was before `critics`, `ema`, `schedule`, `detail` and `norm` existed
 
     key = {k: v for k, v in dataclasses.asdict(C2STConfig.quick(seed=3)).items()
-           if k not in ("critics", "ema", "schedule", "detail")}
+           if k not in ("critics", "ema", "schedule", "detail", "norm")}
     h = hashlib.sha256(json.dumps(key | {"numerics": "channels_last"}, sort_keys=True).encode())
     for images in (a, b):
         h.update(str(images.shape).encode())
@@ -405,3 +405,53 @@ def test_the_fine_grain_view_finds_half_a_pixel_of_blur_the_picture_alone_misses
     assert grain["config"]["detail"] == 8.0 and C2STConfig().detail > 0
     flat = torch.full((1, 3, 8, 8), 0.3)
     assert torch.allclose(_binomial_blur(flat), flat)
+
+
+def test_a_cached_score_keeps_its_saliency_map_and_one_stored_without_it_is_recomputed_to_the_same_score(tmp_path):
+    """bench/diagnose.py resumes from the cache, its saliency maps included."""
+    from evaluation.two_sample import c2st_cached
+
+    a, b = textured(40, 0), blur(textured(40, 1), 2.0)
+    cfg = C2STConfig.quick(seed=1)
+    plain = c2st_cached(a, b, cfg, cache_dir=str(tmp_path))
+    assert "saliency" not in plain
+    fresh = c2st_cached(a, b, cfg, cache_dir=str(tmp_path), with_saliency=True)  # stored without: computed again
+    assert fresh["score"] == plain["score"] and fresh["saliency"].shape == (64, 64)
+    again = c2st_cached(a, b, cfg, cache_dir=str(tmp_path), with_saliency=True)  # now from the file
+    assert again["seconds"] == fresh["seconds"] and np.allclose(again["saliency"], fresh["saliency"])
+    assert [p.name for p in tmp_path.iterdir() if p.suffix != ".json"] == []  # no half-written file left
+
+
+def test_a_critic_without_groupnorm_keeps_each_images_scale_and_refuses_an_unknown_norm():
+    """norm="none": no GroupNorm (which rescales every image's activations, so an overall grain level or colour
+    cast reaches the head only through the stem's nonlinearity), He-initialised so that activations keep their
+    scale; its features change with the image's contrast where the GroupNorm critic's barely do."""
+    import torch
+    from torch import nn
+
+    from evaluation.two_sample import Critic
+
+    torch.manual_seed(0)
+    none, group = Critic(8, 1, norm="none"), Critic(8, 1)
+    assert not any(isinstance(m, nn.GroupNorm) for m in none.modules())
+    assert any(isinstance(m, nn.GroupNorm) for m in group.modules())
+    x = torch.rand(4, 3, 64, 64) - 0.5
+    with torch.no_grad():
+        feat = [(c.features(x).mean(dim=(2, 3)), c.features(2 * x).mean(dim=(2, 3))) for c in (none, group)]
+        spread = float(none.features(x).std())
+    ratio = [float(f2.norm() / f1.norm()) for f1, f2 in feat]
+    assert 1.8 < ratio[0] < 2.2 and abs(ratio[1] - 1) < 0.1, ratio  # positively homogeneous vs normalised away
+    assert 0.1 < spread < 10, spread  # He init: neither vanishing nor exploding through 5 convs
+    with pytest.raises(ValueError, match="norm must be group or none, got 'batch'"):
+        Critic(8, 1, norm="batch")
+    with pytest.raises(ValueError, match="norm must be group, none or both"):
+        c2st(textured(20, 0), textured(20, 1), C2STConfig(norm="batch"))
+
+
+def test_both_norms_train_one_critic_of_each_per_fold_and_average_their_logits():
+    import dataclasses
+
+    a, b = textured(40, 0), blur(textured(40, 1), 2.0)
+    cfg = dataclasses.replace(C2STConfig.quick(seed=2), norm="both")
+    out = c2st(a, b, cfg)
+    assert len(out["epochs"]) == 4 and out == c2st(a, b, cfg) and out["score"] > 0.8, out
