@@ -10,9 +10,10 @@ blurred (σ 0.25, 0.5 px), noised (σ 4/255), JPEG q75, colour-shifted (+4 red, 
 96 px with a box filter instead of bicubic, and each shipped checkpoint at generate.py's defaults (seeds
 0 … 1999, the generated images cached by lab.pipeline.cached_images). Critics: base (C2STConfig()), wide (2x
 width), long (every epoch count doubled), and the same three of each earlier critic: plateau (2026-12-05 evening),
-cos60 (today's without the fine grain), min30, min0, nonorm (base without GroupNorm); narrow (half width), shift4
-(random 4 px shifts), ens3 (three critics per fold, their logits averaged), both (a base and a nonorm critic per
-fold, their logits averaged), e12 (the issue's 12-epoch critic). `--seeds 0,1,2` scores each with
+cos60 (today's without the fine grain), min30, min0, nonorm (base without GroupNorm), stats (base whose head also
+sees the stem's pooled responses); narrow (half width), shift4 (random 4 px shifts), ens3 (three critics per fold,
+their logits averaged), both (a base and a nonorm critic per fold, their logits averaged), stats-rot (stats trained
+on quarter turns too), stats-ens3, e12 (the issue's 12-epoch critic). `--seeds 0,1,2` scores each with
 several critic seeds (another split into halves and another init each).
 
 Results are kept per (set, variant) in bench/results/critic_study.json, so an interrupted run resumes; the
@@ -39,6 +40,7 @@ COS60 = dataclasses.replace(PLATEAU, schedule="cosine", max_epochs=60, val_fract
 MIN30 = dataclasses.replace(PLATEAU, ema=0.0, min_epochs=30, max_epochs=80)  # 2026-12-05's first: its last weights
 MIN0 = dataclasses.replace(MIN30, min_epochs=0)  # the critic shipped until 2026-12-05: stops on the first plateau
 NONORM = dataclasses.replace(BASE, norm="none")  # BASE without GroupNorm, which hides an image's mean and scale
+STATS = dataclasses.replace(BASE, stem_stats=True)  # BASE whose head also sees the stem's pooled responses
 
 
 def doubled(cfg: C2STConfig) -> C2STConfig:
@@ -54,7 +56,7 @@ def wider(cfg: C2STConfig) -> C2STConfig:
 
 
 FAMILIES = {  # a critic, and the two that double it: the check of its convergence
-    "base": BASE, "nonorm": NONORM, "plateau": PLATEAU, "cos60": COS60, "min30": MIN30, "min0": MIN0}
+    "base": BASE, "nonorm": NONORM, "stats": STATS, "plateau": PLATEAU, "cos60": COS60, "min30": MIN30, "min0": MIN0}
 VARIANTS = {name: cfg for family, base in FAMILIES.items()
             for name, cfg in ((family, base), (f"{family}-wide", wider(base)), (f"{family}-long", doubled(base)))}
 VARIANTS["wide"], VARIANTS["long"] = VARIANTS.pop("base-wide"), VARIANTS.pop("base-long")
@@ -62,7 +64,9 @@ VARIANTS |= {
     "narrow": dataclasses.replace(BASE, width=BASE.width // 2),
     "shift4": dataclasses.replace(BASE, shift=4),
     "ens3": dataclasses.replace(BASE, critics=3),
-    "both": dataclasses.replace(BASE, norm="both"),  # one GroupNorm critic and one without per fold, logits averaged
+    "both": dataclasses.replace(BASE, norm="both"),
+    "stats-rot": dataclasses.replace(STATS, rotate=True),  # stats, trained on all 8 symmetries of the square
+    "stats-ens3": dataclasses.replace(STATS, critics=3),  # one GroupNorm critic and one without per fold, logits averaged
     # the issue's yardstick for the StyleGAN: a 12-epoch critic like its independent one (8 convs, 32–128 channels)
     "e12": C2STConfig(width=32, depth=2, max_epochs=12, min_epochs=0, schedule="plateau", ema=0.0, detail=0.0),
 }
@@ -106,6 +110,8 @@ FAMILY_TITLES = {
             f"cosine lr (every training image used, no stopping), the moving average of its weights scored",
     "nonorm": "base without GroupNorm (He init instead): GroupNorm takes away each image's mean and scale per group of "
               "channels, and with them a colour cast or an overall grain level",
+    "stats": "base whose head also sees the stem's responses averaged over the image, taken before any GroupNorm: "
+             "the overall grain level and colour reach the logit directly",
     "plateau": "the critic of 2026-12-05's evening: the picture alone, at least 60 epochs, then early stopping on "
                "an inner validation split (patience 4, 2 lr drops, at most 160 epochs), the moving average scored",
     "cos60": "today's critic without the fine grain: the picture alone, 60 epochs of a cosine lr",
@@ -145,7 +151,8 @@ def write_table(results: dict, path: str, variants: list[str]) -> None:
     rows = [n for n in names if any(v in results.get(n, {}) for v in others)]
     if rows:
         lines += ["## other critics: narrow (half width), shift4 (random 4 px shifts), ens3 (three per fold), both "
-                  "(a base and a nonorm critic per fold, logits averaged), e12 (the issue's 12-epoch critic: width 32, the picture alone, constant lr, last weights)", "",
+                  "(a base and a nonorm critic per fold, logits averaged), stats-rot (stats trained on quarter turns "
+                  "as well as flips), stats-ens3 (three stats critics per fold), e12 (the issue's 12-epoch critic: width 32, the picture alone, constant lr, last weights)", "",
                   "| set | base | " + " | ".join(others) + " |", "|---" * (len(others) + 2) + "|"]
         lines += [f"| {n} | " + " | ".join(cell(results[n].get(v)) for v in ["base", *others]) + " |" for n in rows]
         lines.append("")

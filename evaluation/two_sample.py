@@ -25,7 +25,8 @@ from torch import nn
 
 SIZE, QUALITY = 64, 95
 # fields added after scores were cached, at the value that changes nothing
-NEUTRAL = {"critics": 1, "ema": 0.0, "schedule": "plateau", "detail": 0.0, "norm": "group"}
+NEUTRAL = {"critics": 1, "ema": 0.0, "schedule": "plateau", "detail": 0.0, "norm": "group", "stem_stats": False,
+           "rotate": False}
 NUMERICS = "channels_last"  # part of a cached score's key: the same config in another memory format trains apart
 
 
@@ -50,14 +51,18 @@ def standardise(images: np.ndarray | list[np.ndarray], size: int = SIZE, quality
 class Critic(nn.Module):
     """A CNN of `depth` 3x3 convs per stage: a full-resolution stem, then four stages that halve the size
     (64 → 4 px) at widths w, 2w, 4w, 4w; GroupNorm (the score must not depend on the batch) or, with
-    norm="none", no normalisation; global average pooling, one logit."""
+    norm="none", no normalisation; global average pooling, one logit. With `stem_stats` the head also sees the
+    stem's responses averaged over the image, before any normalisation: an image's overall grain level and colour,
+    which GroupNorm takes out of every later layer."""
 
-    def __init__(self, width: int = 32, depth: int = 2, detail: float = 0.0, norm: str = "group") -> None:
+    def __init__(self, width: int = 32, depth: int = 2, detail: float = 0.0, norm: str = "group",
+                 stem_stats: bool = False) -> None:
         super().__init__()
         if norm not in ("group", "none"):
             raise ValueError(f"norm must be group or none, got {norm!r}")
-        self.detail = detail
-        layers, c = [nn.Conv2d(6 if detail else 3, width, 3, padding=1), nn.LeakyReLU(0.2)], width
+        self.detail, self.stem_stats = detail, stem_stats
+        self.stem = nn.Sequential(nn.Conv2d(6 if detail else 3, width, 3, padding=1), nn.LeakyReLU(0.2))
+        layers, c = [], width
         for w in (width, 2 * width, 4 * width, 4 * width):
             for k in range(depth):
                 layers += [nn.Conv2d(c, w, 3, stride=2 if k == 0 else 1, padding=1)]
@@ -65,17 +70,21 @@ class Critic(nn.Module):
                 layers += [nn.LeakyReLU(0.2)]
                 c = w
         if norm == "none":  # He init keeps the activations' scale through the layers that no norm rescales
-            for m in layers:
+            for m in [*self.stem, *layers]:
                 if isinstance(m, nn.Conv2d):
                     nn.init.kaiming_normal_(m.weight, a=0.2, nonlinearity="leaky_relu")
                     nn.init.zeros_(m.bias)
         self.features = nn.Sequential(*layers)
-        self.head = nn.Linear(c, 1)
+        self.head = nn.Linear(c + (width if stem_stats else 0), 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.detail:  # the fine grain beside the picture, amplified: a cue of a few grey levels is found early
             x = torch.cat([x, self.detail * (x - _binomial_blur(x))], dim=1)
-        return self.head(self.features(x).mean(dim=(2, 3))).squeeze(1)
+        stem = self.stem(x)
+        pooled = self.features(stem).mean(dim=(2, 3))
+        if self.stem_stats:
+            pooled = torch.cat([pooled, stem.mean(dim=(2, 3))], dim=1)
+        return self.head(pooled).squeeze(1)
 
 
 def _binomial_blur(x: torch.Tensor) -> torch.Tensor:
@@ -105,12 +114,16 @@ class C2STConfig:
     lr: float = 1e-3
     weight_decay: float = 1e-2
     shift: int = 0  # random translation in pixels; 0 (flips only): shifts blur out fixed-position artefacts
+    rotate: bool = False  # random quarter turns as well as flips (the square's 8 symmetries): a pixel-level cue (grain,
+                          # blur, a colour cast) looks the same turned, a face the critic could memorise does not
     ema: float = 0.99  # the critic scored is the moving average of its weights (per step; 0: the last weights)
     detail: float = 8.0  # > 0: the critic also sees each image's fine grain (image − 3x3 blur) times this; 0: the
                          # picture alone (critics before 2026-12-06)
     norm: str = "group"  # group: GroupNorm after each conv; none: no normalisation (GroupNorm takes away each
                          # image's mean and scale per group of channels: a colour cast, an overall grain level);
                          # both: one critic of each per fold (times `critics`), their logits averaged
+    stem_stats: bool = False  # the head also sees the stem's responses averaged over the image (the grain level and
+                              # colour that GroupNorm takes out)
     critics: int = 1  # critics per fold, each from its own init and data order, their logits averaged (a single
                       # critic's score moves with its init: docs/critic_convergence.md)
     seed: int = 0
@@ -129,6 +142,9 @@ def _to_tensor(images: np.ndarray) -> torch.Tensor:
 def _augment(x: torch.Tensor, cfg: C2STConfig, gen: torch.Generator) -> torch.Tensor:
     flip = torch.rand(len(x), generator=gen) < 0.5  # faces are left-right symmetric: free data
     x = torch.where(flip[:, None, None, None], x.flip(-1), x)
+    if cfg.rotate:
+        turns = torch.randint(0, 4, (len(x),), generator=gen)
+        x = torch.stack([torch.rot90(img, int(k), dims=(1, 2)) for img, k in zip(x, turns)])
     if cfg.shift:
         dx, dy = (int(v) for v in torch.randint(-cfg.shift, cfg.shift + 1, (2,), generator=gen))
         x = torch.roll(F.pad(x, (cfg.shift,) * 4, mode="replicate"), (dy, dx), dims=(2, 3))[
@@ -156,7 +172,7 @@ def _fit(train_x: torch.Tensor, train_y: torch.Tensor, cfg: C2STConfig, gen: tor
     trained. With cfg.ema the critic judged, kept and returned is the moving average of the weights: one epoch's
     weights can score 0.07 below the next one's where their average rises smoothly (bench/critic_curve.py)."""
     torch.manual_seed(int(torch.randint(0, 2**31 - 1, (1,), generator=gen)))  # the critic's init, from the seed
-    critic = Critic(cfg.width, cfg.depth, cfg.detail, cfg.norm).to(memory_format=torch.channels_last)  # 1.3x faster (bench/critic_speed.py)
+    critic = Critic(cfg.width, cfg.depth, cfg.detail, cfg.norm, cfg.stem_stats).to(memory_format=torch.channels_last)  # 1.3x faster (bench/critic_speed.py)
     judged = copy.deepcopy(critic).requires_grad_(False) if cfg.ema else critic
     order = torch.randperm(len(train_x), generator=gen)
     n_val = int(round(len(train_x) * cfg.val_fraction))  # 0: train max_epochs, no early stop

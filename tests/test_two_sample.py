@@ -326,10 +326,10 @@ def test_several_critics_per_fold_average_their_logits(tmp_path):
     assert len(two["epochs"]) == 4 and two == c2st(a, b, cfg) and two["score"] > 0.8
     c2st_cached(a, b, C2STConfig.quick(seed=3), cache_dir=str(tmp_path))
     (stored,) = tmp_path.iterdir()
-    import hashlib  # the key as it was before `critics`, `ema`, `schedule`, `detail` and `norm` existed
+    import hashlib  # the key as it was before `critics`, `ema`, `schedule`, `detail`, `norm`, … existed
 
     key = {k: v for k, v in dataclasses.asdict(C2STConfig.quick(seed=3)).items()
-           if k not in ("critics", "ema", "schedule", "detail", "norm")}
+           if k not in ("critics", "ema", "schedule", "detail", "norm", "stem_stats", "rotate")}
     h = hashlib.sha256(json.dumps(key | {"numerics": "channels_last"}, sort_keys=True).encode())
     for images in (a, b):
         h.update(str(images.shape).encode())
@@ -437,8 +437,8 @@ def test_a_critic_without_groupnorm_keeps_each_images_scale_and_refuses_an_unkno
     assert any(isinstance(m, nn.GroupNorm) for m in group.modules())
     x = torch.rand(4, 3, 64, 64) - 0.5
     with torch.no_grad():
-        feat = [(c.features(x).mean(dim=(2, 3)), c.features(2 * x).mean(dim=(2, 3))) for c in (none, group)]
-        spread = float(none.features(x).std())
+        feat = [(c.features(c.stem(x)).mean(dim=(2, 3)), c.features(c.stem(2 * x)).mean(dim=(2, 3))) for c in (none, group)]
+        spread = float(none.features(none.stem(x)).std())
     ratio = [float(f2.norm() / f1.norm()) for f1, f2 in feat]
     assert 1.8 < ratio[0] < 2.2 and abs(ratio[1] - 1) < 0.1, ratio  # positively homogeneous vs normalised away
     assert 0.1 < spread < 10, spread  # He init: neither vanishing nor exploding through 5 convs
@@ -455,3 +455,49 @@ def test_both_norms_train_one_critic_of_each_per_fold_and_average_their_logits()
     cfg = dataclasses.replace(C2STConfig.quick(seed=2), norm="both")
     out = c2st(a, b, cfg)
     assert len(out["epochs"]) == 4 and out == c2st(a, b, cfg) and out["score"] > 0.8, out
+
+
+def test_stem_stats_let_a_groupnorm_critic_see_an_images_contrast_that_groupnorm_takes_out():
+    """With every conv bias at zero a GroupNorm critic is blind to an image's overall contrast (its logit for 2x is
+    its logit for x: GroupNorm divides the scale out); with `stem_stats` the stem's pooled responses reach the head
+    before any norm, so the same change moves the logit."""
+    import torch
+    from torch import nn
+
+    from evaluation.two_sample import Critic
+
+    x = torch.rand(4, 3, 64, 64) - 0.5
+    logits = {}
+    for stats in (False, True):
+        torch.manual_seed(0)
+        critic = Critic(8, 1, detail=8.0, stem_stats=stats)
+        assert critic.head.in_features == 32 + (8 if stats else 0)
+        with torch.no_grad():
+            for m in critic.modules():
+                if isinstance(m, nn.Conv2d):
+                    m.bias.zero_()
+            logits[stats] = (critic(x), critic(2 * x))
+    blind, seeing = logits[False], logits[True]
+    assert torch.allclose(blind[0], blind[1], atol=1e-3), blind
+    assert float((seeing[0] - seeing[1]).abs().min()) > 1e-2, seeing
+
+
+def test_rotate_turns_each_training_image_by_its_own_quarter_turn_and_keeps_it_otherwise_whole():
+    """rotate=True: every augmented image is one of its input's 8 symmetries (the square's), each drawn per image;
+    without it only the mirror image occurs."""
+    import torch
+
+    from evaluation.two_sample import _augment
+
+    x = torch.randn(64, 3, 8, 8)
+    gen = torch.Generator().manual_seed(0)
+
+    def orientation(src: torch.Tensor, out: torch.Tensor) -> int:
+        found = [k + 4 * f for f in (0, 1) for k in range(4)
+                 if torch.equal(torch.rot90(src.flip(-1) if f else src, k, dims=(1, 2)), out)]
+        assert found, "an augmented image is not a symmetry of its input"
+        return found[0]
+
+    turned = {orientation(a, b) for a, b in zip(x, _augment(x, C2STConfig(rotate=True), gen))}
+    mirrored = {orientation(a, b) for a, b in zip(x, _augment(x, C2STConfig(), gen))}
+    assert len(turned) == 8 and mirrored == {0, 4}, (turned, mirrored)
