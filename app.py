@@ -16,7 +16,7 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 import gradio as gr  # noqa: E402
 
 from demo import files, limits, links  # noqa: E402
-from demo.common import follow_checkpoint, takes  # noqa: E402
+from demo.common import follow_checkpoint, takes, teacher_of  # noqa: E402
 from demo.i18n import I18N, T  # noqa: E402
 from demo.tab import CHECKPOINT, Builder, Shared, Tab, api_handler  # noqa: E402
 from demo.tabs import TABS  # noqa: E402
@@ -93,8 +93,11 @@ def mount(tab: Tab, shared: Shared, page_url) -> list:
         link_controls(tab.id, linkable, shared.checkpoint, page_url)
         handler = api_handler(tab, shared.default_checkpoint)
         event = ui.run_button.click(as_gr_error(handler), inputs, outputs, api_name=tab.id, **CPU)
-        shown = [(label, v) for label, v in tab.examples  # not those the default checkpoint would refuse
-                 if takes(shared.default_checkpoint, dict(zip([i.name for i in tab.inputs], ui.values(v))))]
+        runs = shared.default_checkpoint  # the checkpoint the examples run on: a teaching tab's, its teacher
+        if runs and not tab.follows:
+            runs = teacher_of(runs) or runs
+        shown = [(label, v) for label, v in tab.examples  # not those it would refuse
+                 if takes(runs, dict(zip([i.name for i in tab.inputs], ui.values(v))))]
         if shown and shared.default_checkpoint and tab.needs():
             examples([ui.values(v) for _, v in shown], [label for label, _ in shown], inputs, outputs, handler)
         if ui.stop_button is not None:
@@ -102,7 +105,7 @@ def mount(tab: Tab, shared: Shared, page_url) -> list:
         if tab.events:
             tab.events(ui, outputs)
         follow = [ui.components.get(name) for name in ("sampler", "steps", "eta")]
-        if CHECKPOINT in tab.inputs and all(follow):  # picking a student sets what it takes
+        if CHECKPOINT in tab.inputs and tab.follows and all(follow):  # picking a student sets what it takes
             shared.checkpoint.change(follow_checkpoint, [shared.checkpoint, *follow], follow, api_visibility="private")
     return linkable
 

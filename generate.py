@@ -1,6 +1,7 @@
 """Write N generated faces as DIR/1.jpg … DIR/N.jpg (the HW6 submission format).
 
-    python generate.py --n 1000 --out submission [--zip submission.zip]
+    python generate.py --n 1000 --out submission [--zip submission.zip]   # the 2-step student, DDIM 2
+    python generate.py --checkpoint checkpoints/anime-64 --n 1000 --out sub  # its teacher, DPM-Solver++ 20
     python generate.py --model stylegan --n 1000 --out submission-gan      # the StyleGAN baseline
     accelerate launch --num_processes 4 generate.py --n 50000 --out fid-50k   # split across processes / GPUs
 
@@ -71,12 +72,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", required=True, help="folder to write 1.jpg … N.jpg into")
     p.add_argument("--overwrite", action="store_true", help="delete the images already in --out first")
     p.add_argument("--model", choices=tuple(DEFAULT_CHECKPOINTS), default=None,
-                   help="the shipped checkpoint of this kind (default diffusion), or the kind --checkpoint must be")
+                   help="the shipped checkpoint of this kind (default diffusion: the 2-step student anime-64-fast), "
+                   "or the kind --checkpoint must be")
     p.add_argument("--checkpoint", default=None, help="a checkpoint folder (diffusion or StyleGAN)")
     p.add_argument("--sampler", choices=SAMPLERS, default=None,
-                   help="default: the checkpoint's own (dpm-solver; a distilled student: the one it was made for)")
+                   help="default: the checkpoint's own (a distilled student: the one it was made for, ddim; a "
+                   "teacher: dpm-solver)")
     p.add_argument("--steps", type=int, default=None, help="sampling steps (ignored by ddpm, which uses all T); "
-                   "default: the checkpoint's own (20; a student: its steps)")
+                   "default: the checkpoint's own (a student: its steps, 2; a teacher: 20)")
     p.add_argument("--eta", type=float, default=None, help="DDIM eta in [0, 1] (default: the checkpoint's own, 0)")
     p.add_argument("--psi", type=float, default=1.0, help="StyleGAN truncation in [0, 1] (1 = none)")
     p.add_argument("--seed", type=int, default=0, help="image i uses seed SEED+i-1")
@@ -94,8 +97,9 @@ def main(argv: list[str] | None = None) -> int:
     procs = Processes()
     try:
         model = load_checkpoint(args.checkpoint or DEFAULT_CHECKPOINTS[args.model or "diffusion"], procs.device)
-        if args.model and model.kind != args.model:
-            raise ValueError(f"{args.checkpoint} is a {model.kind} checkpoint, not {args.model}")
+        kind = "diffusion" if model.has_steps else "stylegan"  # a distilled student is a diffusion model too
+        if args.model and kind != args.model:
+            raise ValueError(f"{args.checkpoint} is a {kind} checkpoint, not {args.model}")
         default = model.default_sampler()
         settings = model.check(args.sampler or default[0], default[1] if args.steps is None else args.steps,
                                default[2] if args.eta is None else args.eta, args.psi)  # before the folder is touched

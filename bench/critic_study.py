@@ -41,6 +41,7 @@ MIN30 = dataclasses.replace(PLATEAU, ema=0.0, min_epochs=30, max_epochs=80)  # 2
 MIN0 = dataclasses.replace(MIN30, min_epochs=0)  # the critic shipped until 2026-12-05: stops on the first plateau
 NONORM = dataclasses.replace(BASE, norm="none")  # BASE without GroupNorm, which hides an image's mean and scale
 STATS = dataclasses.replace(BASE, stem_stats=True)  # BASE whose head also sees the stem's pooled responses
+STATS_ROT = dataclasses.replace(STATS, rotate=True)  # STATS trained on all 8 symmetries of the square
 
 
 def doubled(cfg: C2STConfig) -> C2STConfig:
@@ -56,7 +57,7 @@ def wider(cfg: C2STConfig) -> C2STConfig:
 
 
 FAMILIES = {  # a critic, and the two that double it: the check of its convergence
-    "base": BASE, "nonorm": NONORM, "stats": STATS, "plateau": PLATEAU, "cos60": COS60, "min30": MIN30, "min0": MIN0}
+    "base": BASE, "nonorm": NONORM, "stats": STATS, "stats-rot": STATS_ROT, "plateau": PLATEAU, "cos60": COS60, "min30": MIN30, "min0": MIN0}
 VARIANTS = {name: cfg for family, base in FAMILIES.items()
             for name, cfg in ((family, base), (f"{family}-wide", wider(base)), (f"{family}-long", doubled(base)))}
 VARIANTS["wide"], VARIANTS["long"] = VARIANTS.pop("base-wide"), VARIANTS.pop("base-long")
@@ -65,7 +66,6 @@ VARIANTS |= {
     "shift4": dataclasses.replace(BASE, shift=4),
     "ens3": dataclasses.replace(BASE, critics=3),
     "both": dataclasses.replace(BASE, norm="both"),
-    "stats-rot": dataclasses.replace(STATS, rotate=True),  # stats, trained on all 8 symmetries of the square
     "stats-ens3": dataclasses.replace(STATS, critics=3),  # one GroupNorm critic and one without per fold, logits averaged
     # the issue's yardstick for the StyleGAN: a 12-epoch critic like its independent one (8 convs, 32–128 channels)
     "e12": C2STConfig(width=32, depth=2, max_epochs=12, min_epochs=0, schedule="plateau", ema=0.0, detail=0.0),
@@ -112,6 +112,8 @@ FAMILY_TITLES = {
               "channels, and with them a colour cast or an overall grain level",
     "stats": "base whose head also sees the stem's responses averaged over the image, taken before any GroupNorm: "
              "the overall grain level and colour reach the logit directly",
+    "stats-rot": "stats trained on quarter turns as well as flips (each training image in one of the square's 8 "
+                 "symmetries, drawn per image)",
     "plateau": "the critic of 2026-12-05's evening: the picture alone, at least 60 epochs, then early stopping on "
                "an inner validation split (patience 4, 2 lr drops, at most 160 epochs), the moving average scored",
     "cos60": "today's critic without the fine grain: the picture alone, 60 epochs of a cosine lr",
@@ -151,8 +153,7 @@ def write_table(results: dict, path: str, variants: list[str]) -> None:
     rows = [n for n in names if any(v in results.get(n, {}) for v in others)]
     if rows:
         lines += ["## other critics: narrow (half width), shift4 (random 4 px shifts), ens3 (three per fold), both "
-                  "(a base and a nonorm critic per fold, logits averaged), stats-rot (stats trained on quarter turns "
-                  "as well as flips), stats-ens3 (three stats critics per fold), e12 (the issue's 12-epoch critic: width 32, the picture alone, constant lr, last weights)", "",
+                  "(a base and a nonorm critic per fold, logits averaged), stats-ens3 (three stats critics per fold), e12 (the issue's 12-epoch critic: width 32, the picture alone, constant lr, last weights)", "",
                   "| set | base | " + " | ".join(others) + " |", "|---" * (len(others) + 2) + "|"]
         lines += [f"| {n} | " + " | ".join(cell(results[n].get(v)) for v in ["base", *others]) + " |" for n in rows]
         lines.append("")

@@ -96,7 +96,7 @@ def checkpoint_row(args, model, name: str, held: np.ndarray) -> dict:
             images = np.concatenate([b for _, b in generate_batches(model, seeds, args.sampler, args.steps,
                                                                     args.eta, 64)])
         seconds += time.perf_counter() - t0
-        scores.append(c2st_cached(images, held, C2STConfig(seed=s))["score"])
+        scores.append(c2st_cached(images, held, dataclasses.replace(args.critic_config, seed=s))["score"])
     setting = "StyleGAN, ψ 1" if not model.has_steps else setting_name(*asked)
     result = row(f"{name} ({setting})", scores, {"checkpoint": name, "steps_trained": model.config.get("steps_trained"),
                                                   "split": model.config.get("data", {}).get("split", "all")})
@@ -104,7 +104,7 @@ def checkpoint_row(args, model, name: str, held: np.ndarray) -> dict:
     report = {"two_sample": result, "n_per_set": args.n, "setting": setting, "critic": critic,
               "real": "held-out split of " + os.path.basename(paths.FACES),
               "command": " ".join(["python bench/quality.py"] + sys.argv[1:]), "generation_seconds": seconds / args.seeds}
-    if not model.has_steps or default_setting:  # the app shows the score at generate.py's defaults
+    if (not model.has_steps or default_setting) and args.critic == "base":  # what the app's picker shows
         path = os.path.join(args.folder, name, paths.TWO_SAMPLE)
         os.makedirs(os.path.dirname(path), exist_ok=True)
         if os.path.isfile(path):  # keep the FFD bench/ffd_calibration.py wrote beside it
@@ -130,7 +130,16 @@ def main() -> int:
     p.add_argument("--eta", type=float, default=0.0, help="with --sampler")
     p.add_argument("--merge", action="store_true",
                    help="put this run's rows into the full table (quality.json/md), replacing rows of the same set")
+    p.add_argument("--critic", default="base", help="a critic of bench/critic_study.py (default base: C2STConfig(), "
+                   "the shipped one); another writes quality-critic-NAME.md and leaves the checkpoints' reports alone")
     args = p.parse_args()
+    from critic_study import VARIANTS
+
+    if args.critic not in VARIANTS:
+        p.error(f"--critic must be one of {', '.join(VARIANTS)}, got {args.critic!r}")
+    args.critic_config = VARIANTS[args.critic]
+    if args.critic != "base" and (args.merge or not args.skip_calibration):
+        p.error("--critic other than base takes --skip-calibration and no --merge (the full table is base's)")
     memory.keep_large_blocks()  # batch activations stay on the heap (lab/memory.py)
     held, train = real_faces("heldout"), real_faces("train")
     print(f"{len(held)} held-out real faces, {len(train)} training faces; {args.n} per set, {args.seeds} seeds",
@@ -152,6 +161,7 @@ def main() -> int:
     text = "\n".join(md)
     print("\n" + text)
     suffix = "" if full else "-partial" if default_setting else f"-{args.sampler}{args.steps}-eta{args.eta:g}"
+    suffix += "" if args.critic == "base" else f"-critic-{args.critic}"
     with open(os.path.join(args.out, f"quality{suffix}.md"), "w") as f:
         f.write(text + "\n")
     with open(os.path.join(args.out, f"quality{suffix}.json"), "w") as f:

@@ -157,7 +157,8 @@ TAB = Tab(
      Input("psi", Real(0, 1), 1.0, PSI_LABEL, elem_id="batch-psi")),
     _layout,
     examples=(("16 faces · DPM-Solver++ 10", dict(num_images=16, sampler="DPM-Solver++", steps=10)),
-              ("16 faces from seed 500 · DDIM 20", dict(num_images=16, seed=500, sampler="DDIM", steps=20))),
+              ("16 faces from seed 500 · DDIM 20", dict(num_images=16, seed=500, sampler="DDIM", steps=20)),
+              ("1000 faces for HW6 · DDIM 2", dict(num_images=1000, sampler="DDIM", steps=2))),  # the student's
     expected=_expected,
     strings=STRINGS,
 )

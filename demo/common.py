@@ -103,6 +103,40 @@ def follow_checkpoint(checkpoint: str, sampler: str, steps: int, eta: float) -> 
         return SAMPLER_DISPLAY[name], default_steps, default_eta
 
 
+def teacher_of(checkpoint: str) -> str | None:
+    """A distilled student's teacher, where it is one of the checkpoints here; None for anything else."""
+    name = REGISTRY.model(checkpoint).teacher()
+    return name if name and name != checkpoint and name in REGISTRY.names("diffusion") else None
+
+
+def teaching(checkpoint: str, sampler: str, steps: int, eta: float) -> str:
+    """The checkpoint a teaching tab (Denoising) runs: the one picked, except a distilled student asked for a
+    setting it was not made for while its teacher is here, which the teacher runs: the lesson is the many steps."""
+    teacher = teacher_of(checkpoint)
+    if teacher is None:
+        return checkpoint
+    try:
+        REGISTRY.model(checkpoint).check(sampler_name(sampler), steps, eta)
+        return checkpoint
+    except ValueError:
+        return teacher
+
+
+def teaching_setting(sampler: str, steps: int, eta: float) -> tuple[str, int, float]:
+    """A teaching tab's default: its own setting, which the default checkpoint's teacher (or it) runs."""
+    default = REGISTRY.default
+    try:
+        default = teacher_of(default) or default
+    except ValueError:  # no such checkpoint here: the run itself will say so
+        pass
+    return follow_checkpoint(default, sampler, steps, eta)
+
+
+def teaching_defaults(sampler: str, steps: int, eta: float) -> tuple:
+    """teaching_setting's three values as Input defaults, read when the app is built."""
+    return tuple((lambda i=i: teaching_setting(sampler, steps, eta)[i]) for i in range(3))
+
+
 def default_setting(sampler: str, steps: int, eta: float) -> tuple[str, int, float]:
     """A tab's teaching default (sampler label, steps, eta) while the default checkpoint takes it, else what that
     checkpoint is made for: with a distilled student as the default, every tab still starts on a setting it runs."""

@@ -17,19 +17,13 @@ from lab.pipeline import stream, to_uint8
 from lab.registry import REGISTRY
 
 from . import files, limits
-from .common import DEFAULT_CHECKPOINT, UNCHANGED, at_step, drawn, labelled_grid, last, plot_style
+from .common import DEFAULT_CHECKPOINT, UNCHANGED, at_step, drawn, labelled_grid, last, plot_style, teacher_of
 from .messages import chinese, tr
 from .tab import CHECKPOINT, Bool, Input, Seed, Tab, Text
 
 
 GRID_SCALE = 3
 GRID_LEFT, GRID_TOP, GRID_PAD = 90, 24, 4  # labelled_grid's margins
-
-
-def teacher_of(checkpoint: str) -> str | None:
-    """A distilled student's teacher, where it is one of the checkpoints here; None for anything else."""
-    name = REGISTRY.model(checkpoint).teacher()
-    return name if name and name != checkpoint and name in REGISTRY.names("diffusion") else None
 
 
 def quality_plot(checkpoint: str) -> str | None:

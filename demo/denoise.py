@@ -18,7 +18,7 @@ from lab.pipeline import to_uint8
 from lab.registry import REGISTRY
 
 from . import files, limits
-from .common import DEFAULT_CHECKPOINT, default_setting, drawn, font, plot_style, sampler_defaults, sampler_name
+from .common import DEFAULT_CHECKPOINT, drawn, font, plot_style, sampler_name, teaching, teaching_defaults, teaching_setting
 from .messages import tr
 from .tab import CHECKPOINT, Choice, Input, Int, Real, Seed, Tab
 from .common import SAMPLER_NAMES
@@ -65,6 +65,14 @@ def pair(x: np.ndarray, x0: np.ndarray, scale: int = 3, caption: str = "") -> np
     return np.asarray(canvas)
 
 
+def sampler_label(checkpoint: str, language: str = "en") -> str:
+    """'DDIM 2 steps' for what a student was made for."""
+    from lab.models import SAMPLER_DISPLAY
+
+    name, steps, _ = REGISTRY.model(checkpoint).default_sampler()
+    return f"{SAMPLER_DISPLAY[name]} {steps} 步" if language == "zh" else f"{SAMPLER_DISPLAY[name]} {steps} steps"
+
+
 def denoise_stream(seed: int, num_images: int = 5, sampler: str = "DDIM", steps: int = 50, eta: float = 0.0,
                    checkpoint: str = DEFAULT_CHECKPOINT, frames: list | None = None,
                    frame_dir: str | None = None) -> Iterator[tuple[np.ndarray, str]]:
@@ -72,7 +80,9 @@ def denoise_stream(seed: int, num_images: int = 5, sampler: str = "DDIM", steps:
     (the noise x_T first, the final image, t = -1, last) append (t, x_t, x̂0) as uint8 to `frames` and, with
     `frame_dir`, save that moment's image there as kNNN.png."""
     seeds = inputs.seeds(seed, num_images, MAX_IMAGES)
-    model = REGISTRY.diffusion(checkpoint, "the denoising animation")
+    REGISTRY.diffusion(checkpoint, "the denoising animation")  # a StyleGAN says it has no steps to show
+    shown = teaching(checkpoint, sampler, steps, eta)  # a student: its teacher, unless asked for what it takes
+    model = REGISTRY.diffusion(shown, "the denoising animation")
     settings = model.check(sampler_name(sampler), steps, eta)  # the one validation of this request
     limits.LIMITS.check_cost(len(seeds), model.evaluations(settings), "this denoising run")
     run = model.stream(settings, seeds=seeds)
@@ -90,7 +100,12 @@ def denoise_stream(seed: int, num_images: int = 5, sampler: str = "DDIM", steps:
     start = to_uint8(run.x_T)
     first = pair(start, start, caption=drawn(f"x_T: pure noise (t = {T - 1})", f"x_T：純雜訊（t = {T - 1}）"))
     kept(T - 1, start, start, first)
-    yield first, tr(f"x_T, {len(run)} steps to go", f"x_T，還有 {len(run)} 步")
+    whose = "" if shown == checkpoint else tr(
+        f" — {checkpoint} is a distilled student, so these steps are its teacher {shown}'s (pick "
+        f"{sampler_label(checkpoint)} to watch the student's own)",
+        f"——{checkpoint} 是蒸餾學生模型，所以這些步驟是它的老師 {shown} 的（選 {sampler_label(checkpoint, 'zh')} "
+        f"可看學生模型自己的步驟）")
+    yield first, tr(f"x_T, {len(run)} steps to go", f"x_T，還有 {len(run)} 步") + whose
     try:
         for step in run:
             deadline.check()
@@ -99,7 +114,7 @@ def denoise_stream(seed: int, num_images: int = 5, sampler: str = "DDIM", steps:
                   f"{step.t_prev if step.t_prev >= 0 else 'clean image'}")
             zh = (f"第 {step.index + 1}/{step.total} 步，t = {step.t} → "
                   f"{step.t_prev if step.t_prev >= 0 else '乾淨的圖'}")
-            status = tr(en, zh)
+            status = tr(en, zh) + whose
             image = pair(x, x0, caption=drawn(en, zh))
             if step.index + 1 in keep:
                 kept(step.t_prev, x, x0, image)
@@ -224,11 +239,11 @@ def _layout(ui):
     return [live, status, gif, fig, frames, scrub]
 
 
-DEFAULTS = sampler_defaults("DDIM", 50, 0.0)  # the default checkpoint's, where it refuses these
+DEFAULTS = teaching_defaults("DDIM", 50, 0.0)  # what the default checkpoint's teacher (or it) runs
 
 
 def _expected(ex) -> tuple[str, str]:
-    sampler, steps, _ = default_setting("DDIM", 50, 0.0)
+    sampler, steps, _ = teaching_setting("DDIM", 50, 0.0)
     return f"Here: 5 images, {sampler} {steps} steps: {ex(5, steps)}.", f"本機：5 張圖、{sampler} {steps} 步{ex(5, steps, 'zh')}。"
 
 
@@ -250,5 +265,6 @@ TAB = Tab(
               ("seed 7 · DPM-Solver++ 10", dict(seed=7, num_images=3, sampler="DPM-Solver++", steps=10))),
     expected=_expected,
     events=_events,
+    follows=False,  # a student picked: its teacher keeps showing the many steps (teaching())
     strings=STRINGS,
 )

@@ -37,7 +37,7 @@ def source_face(source: str, seed: int, upload, checkpoint: str) -> tuple[np.nda
     """(uint8 [64, 64, 3] face, where it came from)."""
     if source == SOURCES[0]:
         model = REGISTRY.model(checkpoint)
-        return (sample_images(model, [seed], "dpm-solver", 20, 0.0)[0],
+        return (sample_images(model, [seed])[0],
                 tr(f"generated from seed {seed} on {checkpoint}", f"由種子 {seed} 以 {checkpoint} 生成"))
     if source == SOURCES[1]:
         if not upload:

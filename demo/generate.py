@@ -121,7 +121,8 @@ TAB = Tab(
     _layout,
     examples=(("seed 7 · DDIM 20", dict(seed=7, sampler="DDIM", steps=20)),
               ("seed 42 · DPM-Solver++ 20", dict(seed=42, sampler="DPM-Solver++", steps=20)),
-              ("seed 3 · DDIM 50, eta 1", dict(seed=3, num_images=4, sampler="DDIM", steps=50, eta=1.0))),
+              ("seed 3 · DDIM 50, eta 1", dict(seed=3, num_images=4, sampler="DDIM", steps=50, eta=1.0)),
+              ("seed 2026 · DDIM 2", dict(seed=2026, num_images=16, sampler="DDIM", steps=2))),  # the student's
     expected=_expected,
     strings=STRINGS,
 )

@@ -107,6 +107,7 @@ class Tab:
     expected: Callable | None = None  # expected(ex) -> (English, Chinese): what the defaults cost here
     events: Callable | None = None  # events(ui, outputs): events beyond run and stop (a slider's own handler)
     needs: Callable[[], bool] = lambda: True  # examples only where what they need is here
+    follows: bool = True  # its sampler, steps and eta move to what a picked student takes (Denoising: its teacher runs)
     strings: dict = field(default_factory=dict)  # English → 繁體中文 for every label and text of the tab
 
     def link_spec(self) -> dict[str, tuple]:

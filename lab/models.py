@@ -180,6 +180,8 @@ class DistilledModel(LoadedModel):
     def check(self, sampler: str = "ddim", steps: int | None = None, eta: float = 0.0, psi: float = 1.0
               ) -> Settings:
         name, allowed, made_eta = self.made_for()
+        if SAMPLER_TABLE[name].takes_eta:
+            inputs.eta(eta)  # a value out of range is named as such first, as the teacher would
         display = SAMPLER_TABLE[name].display
         takes = f"{display} at {' or '.join(map(str, allowed))} step{'s' if allowed != [1] else ''}"
         if sampler != name:

@@ -39,7 +39,7 @@ OWN_DETECTOR = _env("AFD_OWN_DETECTOR", os.path.join(CHECKPOINTS, "afd-yolov8n")
 FACE_ENCODER = _env("ANIME_LAB_FACE_ENCODER", os.path.join(CHECKPOINTS, "face-encoder"))  # FFD
 CACHE = _env("ANIME_LAB_CACHE", os.path.join("~", ".cache", "anime-face-lab"))
 YOLO_CONFIG = os.path.join(CACHE, "yolo")
-DEFAULT_DIFFUSION = "anime-64"
+DEFAULT_DIFFUSION = "anime-64-fast"  # the 2-step student; Denoising and Compare teach with its teacher
 # inside a checkpoint folder: its measured report (bench/checkpoint_report.py, bench/quality.py) and its
 # evaluate.py report --sweep (the quality-vs-steps plot Compare shows)
 REPORT = "report"

@@ -51,19 +51,28 @@ def stream(model: Model, sampler: str = "dpm-solver", steps: int | None = 20, et
     return model.stream(model.check(sampler, steps, eta), seeds=seeds, x_T=x_T)
 
 
-def sample_images(model: Model, seeds: Sequence[int], sampler: str = "dpm-solver",
-                  steps: int | None = 20, eta: float = 0.0, psi: float = 1.0) -> np.ndarray:
-    """uint8 [len(seeds), H, W, 3] in one batch. A StyleGAN ignores sampler, steps and eta and takes ψ."""
-    return model.images(list(seeds), model.check(sampler, steps, eta, psi))
+def own(model: Model, sampler: str | None, steps: int | None, eta: float | None) -> tuple:
+    """The sampler, steps and eta asked for; where no sampler is named, the model's own (generate.py's defaults:
+    DPM-Solver++ 20 for a teacher, what a distilled student was made for)."""
+    if sampler is not None:
+        return sampler, steps, 0.0 if eta is None else eta
+    return model.default_sampler()
 
 
-def generate_batches(model: Model, seeds: Sequence[int], sampler: str = "dpm-solver",
-                     steps: int | None = 20, eta: float = 0.0, batch_size: int = 64, psi: float = 1.0,
+def sample_images(model: Model, seeds: Sequence[int], sampler: str | None = None,
+                  steps: int | None = None, eta: float | None = None, psi: float = 1.0) -> np.ndarray:
+    """uint8 [len(seeds), H, W, 3] in one batch, at the model's own sampler unless one is named. A StyleGAN
+    ignores sampler, steps and eta and takes ψ."""
+    return model.images(list(seeds), model.check(*own(model, sampler, steps, eta), psi))
+
+
+def generate_batches(model: Model, seeds: Sequence[int], sampler: str | None = None,
+                     steps: int | None = None, eta: float | None = None, batch_size: int = 64, psi: float = 1.0,
                      ticks: bool = False) -> Iterator[tuple[list[int], np.ndarray | None]]:
     """Yield (seeds, uint8 images) a batch at a time. With `ticks`, also (seeds, None) after every network
     evaluation, so a caller can report progress or stop between them (closing the iterator stops the work).
-    Bad arguments raise ValueError here, before any work."""
-    return batches(model, seeds, model.check(sampler, steps, eta, psi), batch_size, ticks)
+    No sampler named: the model's own. Bad arguments raise ValueError here, before any work."""
+    return batches(model, seeds, model.check(*own(model, sampler, steps, eta), psi), batch_size, ticks)
 
 
 def batches(model: Model, seeds: Sequence[int], settings: Settings, batch_size: int = 64, ticks: bool = False

@@ -161,7 +161,7 @@ def main() -> int:
         print(f"hostile uploads refused in {time.time() - t0:.1f} s, RSS +{grown:.0f} MB")
 
         # a cancelled Batch stops: CPU idle within 2 s, and the next request runs at once
-        job = client.submit(1000, 0, "DPM-Solver++", 20, 0.0, "anime-64", False, "Best available", 1.0,
+        job = client.submit(1000, 0, "DPM-Solver++", 10, 0.0, "anime-64", False, "Best available", 1.0,
                             api_name="/batch")
         time.sleep(4)
         assert not job.done(), "the batch finished too soon to test cancelling"

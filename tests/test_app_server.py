@@ -289,7 +289,7 @@ def test_every_tab_in_headless_chromium(app_url):
         phone.locator("#cmp-run").click()
         expect(phone.locator("#cmp-table td").first).to_be_visible(timeout=120_000)
         heights = [c.bounding_box()["height"] for c in phone.locator("#cmp-table td").all()]
-        assert len(heights) == 3 * 6 and max(heights) < 48, heights
+        assert len(heights) == 3 * 7 and max(heights) < 48, heights  # eta, 5 steps, the default student
         expect(phone.locator("#cmp-grid img")).to_be_visible()
         grid = phone.locator("#cmp-grid img").bounding_box()
         assert grid["width"] <= 391

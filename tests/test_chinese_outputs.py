@@ -47,7 +47,7 @@ def test_tr_follows_the_language_set_around_it():
 @needs_default
 def test_every_tab_summarises_in_chinese_for_a_chinese_browser(tmp_path):
     with speaking(ZH):
-        texts = {"generate": gen.generate(0, 2, "DDIM", 3)[1]}
+        texts = {"generate": gen.generate(0, 2, "DDIM", 2)[1]}
         grid_zh, texts["compare"], _, _ = cmp.compare(0, "2,3", "0,1", False)
         runs = list(dn.denoise(0, 1, "DDIM", 3))
         texts["denoise step"], texts["denoise end"] = runs[1][1], runs[-1][1]
@@ -64,7 +64,7 @@ def test_every_tab_summarises_in_chinese_for_a_chinese_browser(tmp_path):
     assert "AFD 比率：2/2" in texts["detect"] or "AFD 比率：1/2" in texts["detect"] or "AFD 比率：0/2" in texts["detect"]
     assert "圖片數量" not in texts["link"] and "num_images" in texts["link"] and "1 到 8" in texts["link"]
     # the same calls outside `speaking` stay English (what the CLIs and the other tests read)
-    assert "network evaluations" in gen.generate(0, 2, "DDIM", 3)[1]
+    assert "network evaluations" in gen.generate(0, 2, "DDIM", 2)[1]
     grid_en, table_en, _, _ = cmp.compare(0, "2,3", "0,1", False)
     assert "eta \\ steps" in table_en and not CJK.search(table_en)
     if common.cjk_font():  # the step labels drawn on the grid are Chinese too (where a CJK font is installed)

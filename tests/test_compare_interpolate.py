@@ -7,13 +7,13 @@ from demo import compare as cmp
 from demo import generate as gen
 from demo import interpolate as itp
 from diffusion.noise import slerp
-from test_app_generate import needs_default
+from test_app_generate import TEACHER, needs_default
 
 
 @needs_default
 def test_compare_grid_table_plot(tmp_path):
     calls = []
-    canvas, table, plot, quality = cmp.compare(2, "2,4", "0,1", include_ddpm=False, out_dir=str(tmp_path),
+    canvas, table, plot, quality = cmp.compare(2, "2,4", "0,1", include_ddpm=False, checkpoint=TEACHER, out_dir=str(tmp_path),
                                                progress=lambda f, d: calls.append(f))
     # labelled on the image: 90 px of row labels at the left, 24 px of column labels on top, 192 px cells, 4 px gaps
     assert canvas.shape == (24 + 2 * 196 - 4, 90 + 2 * 196 - 4, 3)
@@ -24,7 +24,7 @@ def test_compare_grid_table_plot(tmp_path):
     with Image.open(plot) as im:
         assert im.size[0] > 300
     # a cell equals the Generate tab's image for the same seed and settings
-    ref, _, _ = gen.generate(2, 1, "DDIM", 4, 1.0)
+    ref, _, _ = gen.generate(2, 1, "DDIM", 4, 1.0, TEACHER)
     assert np.array_equal(canvas[24 + 196:24 + 196 + 192, 90 + 196:90 + 196 + 192][::3, ::3], ref[0])
 
 
@@ -49,9 +49,9 @@ def test_slerp_keeps_the_norm_and_ends():
 
 @needs_default
 def test_interpolate_strips_and_gif(tmp_path):
-    s, lin, gif = itp.interpolate(0, 1, frames=3, steps=3, out_dir=str(tmp_path))
+    s, lin, gif = itp.interpolate(0, 1, frames=3, steps=3, checkpoint=TEACHER, out_dir=str(tmp_path))
     assert s.shape == lin.shape == (128, 3 * 128 + 4, 3)
-    ends, _, _ = gen.generate(0, 2, "DDIM", 3, 0.0)
+    ends, _, _ = gen.generate(0, 2, "DDIM", 3, 0.0, TEACHER)
     assert np.array_equal(s[::2, ::2][:, :64], ends[0])  # the first frame is seed 0's own image
     assert np.array_equal(s[:, -128:][::2, ::2], ends[1])
     with Image.open(gif) as im:

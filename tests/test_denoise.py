@@ -5,7 +5,7 @@ from PIL import Image
 from demo import denoise
 from demo import generate as gen
 from lab.registry import REGISTRY
-from test_app_generate import needs_default
+from test_app_generate import TEACHER, needs_default
 
 
 @needs_default
@@ -20,8 +20,10 @@ def test_stream_yields_every_step_and_outputs(tmp_path):
     assert img.shape == (24 + 2 * 192 + 6, 120 + 3 * 192 + 2 * 2, 3) and status.startswith("step 6/6")
     assert np.array_equal(img[24:216, 120:312], frames[-1][1][0].repeat(3, 0).repeat(3, 1))  # x_t row
     assert np.array_equal(img[222:414, 120:312], frames[-1][2][0].repeat(3, 0).repeat(3, 1))  # x̂0 row
-    # the last frame is the same image the Generate tab gives for these seeds
-    final, _, _ = gen.generate(1, 3, "DDIM", 6, 0.0)
+    # the default student was asked for its teacher's steps: the teacher ran them, and the last frame is the same
+    # image the Generate tab gives for these seeds with the teacher
+    assert f"its teacher {TEACHER}'s" in status
+    final, _, _ = gen.generate(1, 3, "DDIM", 6, 0.0, TEACHER)
     assert np.array_equal(frames[-1][1][2], final[2])
     gif, fig = denoise.denoise_outputs(frames, out_dir=str(tmp_path / "out"))
     with Image.open(gif) as im:
@@ -33,7 +35,7 @@ def test_stream_yields_every_step_and_outputs(tmp_path):
 @needs_default
 def test_closing_the_stream_stops_the_sampler():
     calls = []
-    model = REGISTRY.model(REGISTRY.default)
+    model = REGISTRY.model(TEACHER)  # the default student shows its teacher's DDPM
     original = model.net.forward
 
     def counting(*a, **k):

@@ -33,7 +33,12 @@ def test_cgroup_quota_is_read_from_cpu_max(monkeypatch):
 def test_public_limits_refuse_before_any_work():
     public, local = limits.Limits.for_mode(True), limits.Limits.for_mode(False)
     assert not public.ddpm_by_default and local.ddpm_by_default
-    public.check_cost(1000, 20, "this batch")  # the HW6 zip of 1000 images fits
+    public.check_cost(1000, 2, "this batch")  # the HW6 zip at the default 2-step student fits, five times over
+    public.check_cost(1000, 10, "this batch")  # … and the teacher's at DPM-Solver++ 10 (about a minute here)
+    with pytest.raises(ValueError, match="1000 images × 20 network evaluations = 20,000, above this machine's limit "
+                                         "of 10,000 per run: ask for fewer images or steps"):
+        public.check_cost(1000, 20, "this batch")  # the teacher's at 20 steps would hold the class's one slot 2 min
+    local.check_cost(1000, 20, "this batch")
     with pytest.raises(ValueError, match="DDPM .* limited to 4 images per run here; this batch asked for 8"):
         public.check_cost(8, 1000, "this batch")
     with pytest.raises(ValueError, match="1000 images × 100 network evaluations = 100,000, above"):

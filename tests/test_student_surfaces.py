@@ -46,6 +46,25 @@ def test_every_tab_samples_a_student_and_a_seed_is_the_same_face(student_registr
     assert "DDIM 2" in table
 
 
+def test_denoising_shows_a_students_teacher_unless_asked_for_what_the_student_takes(student_registry):
+    """Denoising teaches with the many steps: a student asked for a setting it was not made for shows its teacher's
+    run (and says so); asked for its own, its own; with no teacher here, the student's refusal."""
+    from demo import denoise
+    from lab.pipeline import sample_images
+
+    frames = []
+    *_, (_, status) = denoise.denoise_stream(4, 2, "DDIM", 3, 0.0, "student", frames=frames)
+    assert status.startswith("step 3/3") and "its teacher tiny's" in status and "DDIM 2 steps" in status
+    assert np.array_equal(frames[-1][1], sample_images(student_registry.model("tiny"), [4, 5], "ddim", 3))
+    frames = []
+    *_, (_, status) = denoise.denoise_stream(4, 2, "DDIM", 2, 0.0, "student", frames=frames)
+    assert status.startswith("step 2/2") and "teacher" not in status
+    assert np.array_equal(frames[-1][1], sample_images(student_registry.model("student"), [4, 5], "ddim", 2))
+    student_registry.model("student").config["distillation"]["teacher"] = "gone"
+    with pytest.raises(ValueError, match="takes DDIM at 2 steps only, not 3 steps"):
+        list(denoise.denoise_stream(4, 2, "DDIM", 3, 0.0, "student"))
+
+
 def test_what_a_student_was_not_made_for_is_refused_in_one_sentence(student_registry):
     from demo import compare, generate
 
@@ -113,7 +132,7 @@ def test_the_app_wires_the_picker_to_every_tab_with_a_sampler(student_registry):
     blocks, _ = app.build()
     followers = [d for d in blocks.config["dependencies"]
                  if any(t[1] == "change" for t in d.get("targets", [])) and len(d["outputs"]) == 3]
-    assert len(followers) == 3  # Generate, Batch, Denoising
+    assert len(followers) == 2  # Generate, Batch (Denoising shows a student's teacher: it stays)
     for d in followers:
         (picker,), outputs = d["inputs"][:1], [blocks.blocks[o] for o in d["outputs"]]
         assert blocks.blocks[picker].elem_id == "checkpoint" and d["inputs"][1:] == d["outputs"]
@@ -130,9 +149,11 @@ def test_a_student_as_the_default_checkpoint_sets_every_tabs_defaults(student_re
     from demo.common import default_setting, takes
 
     monkeypatch.setattr(student_registry, "default", "student")
-    for tab in (generate.TAB, batch.TAB, denoise.TAB):
+    for tab in (generate.TAB, batch.TAB):
         d = tab.defaults()
         assert (d["sampler"], d["steps"], d["eta"]) == ("DDIM", 2, 0.0)
+    d = denoise.TAB.defaults()  # Denoising teaches with the many steps, which the student's teacher runs
+    assert (d["sampler"], d["steps"], d["eta"]) == ("DDIM", 50, 0.0) and "DDIM 50" in denoise._expected(lambda *a: "")[0]
     assert generate.first_view() == dict(seed=0, num_images=8, sampler="DDIM", steps=2, eta=0.0)
     assert "DDIM 2" in generate._expected(lambda *a: "")[0] and "DDIM 2" in batch._expected(lambda *a: "")[1]
     assert not takes("student", {"sampler": "DDIM", "steps": 20, "eta": 0.0}) and takes("tiny", {"sampler": "DDIM",
@@ -146,7 +167,10 @@ def test_a_student_as_the_default_checkpoint_sets_every_tabs_defaults(student_re
     assert caption == "Seeds 0–7, DDIM 2 steps: press Generate for your own."
     examples = [b for b in blocks.blocks.values() if type(b).__name__ == "Dataset"]
     labels = str([getattr(e, "sample_labels", None) for e in examples])
-    assert "DDIM 20" not in labels and "DPM-Solver++" not in labels  # the student would refuse them
+    assert not any(f"'{label}'" in labels for label in ("seed 7 · DDIM 20", "seed 42 · DPM-Solver++ 20",
+                                                        "16 faces · DPM-Solver++ 10"))  # the student refuses them
+    assert "'seed 1 · DDIM 20'" in labels  # Denoising's: the student's teacher runs it
+    assert "'seed 2026 · DDIM 2'" in labels and "'1000 faces for HW6 · DDIM 2'" in labels  # what the student takes
     monkeypatch.setattr(student_registry, "default", "tiny")
     assert default_setting("DPM-Solver++", 10, 0.0) == ("DPM-Solver++", 10, 0.0)
     assert generate.TAB.defaults()["steps"] == 10

@@ -272,7 +272,8 @@ def test_quality_scores_a_student_as_generate_py_samples_it(tmp_path, monkeypatc
     monkeypatch.setattr(paths, "CACHE", str(tmp_path / "cache"))
     seen = []
     monkeypatch.setattr(quality, "c2st_cached", lambda images, held, cfg: seen.append(images) or {"score": 0.75})
-    args = argparse.Namespace(sampler=None, steps=20, eta=0.0, seeds=1, n=3, folder=str(tmp_path / "ck"))
+    args = argparse.Namespace(sampler=None, steps=20, eta=0.0, seeds=1, n=3, folder=str(tmp_path / "ck"),
+                              critic="base", critic_config=C2STConfig())
     model = load_checkpoint(str(ck))
     result = quality.checkpoint_row(args, model, "student", np.zeros((3, 16, 16, 3), np.uint8))
     assert result["set"] == "student (DDIM 2, eta 0)" and result["scores"] == [0.75]
@@ -280,6 +281,11 @@ def test_quality_scores_a_student_as_generate_py_samples_it(tmp_path, monkeypatc
     report = json.loads((ck / "report" / "two_sample.json").read_text())
     assert report["setting"] == "DDIM 2, eta 0" and report["two_sample"]["mean"] == 0.75
     assert report["critic"]["min_epochs"] == C2STConfig().min_epochs and "seed" not in report["critic"]
+    # another critic (--critic plateau) scores, and leaves the report the picker shows alone
+    monkeypatch.setattr(quality, "c2st_cached", lambda images, held, cfg: {"score": 0.6 if cfg.detail == 0 else 0.9})
+    args.critic, args.critic_config = "plateau", bench_script("critic_study").PLATEAU
+    assert quality.checkpoint_row(args, model, "student", np.zeros((3, 16, 16, 3), np.uint8))["scores"] == [0.6]
+    assert json.loads((ck / "report" / "two_sample.json").read_text())["two_sample"]["mean"] == 0.75
 
 
 def test_critic_study_keeps_cells_under_the_variant_they_were_measured_with(tmp_path):
