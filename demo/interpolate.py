@@ -29,6 +29,7 @@ EXPLANATION = ("Two seeds; their x_T blended, each blend sampled with determinis
                  "in z, seed A's noise maps held fixed.")
 MAX_FRAMES = 16
 MAX_STEPS = 100
+STEPS_LABEL = "DDIM steps (a distilled student: the steps it takes nearest these)"
 
 
 def interpolate_stream(seed_a: int, seed_b: int, frames: int = 8, steps: int = 20,
@@ -63,7 +64,7 @@ def interpolate(*args, **kwargs) -> tuple[np.ndarray, np.ndarray, str]:
 
 STRINGS = {
     "Interpolation": "內插", "Interpolate": "內插", "Seed A": "種子 A", "Seed B": "種子 B", "Frames": "影格數",
-    "DDIM steps": "DDIM 步數", "Spherical (slerp)": "球面內插（slerp）", "Linear, for comparison": "線性內插（對照）",
+    STEPS_LABEL: "DDIM 步數（蒸餾學生模型：取它能用且最接近的步數）", "Spherical (slerp)": "球面內插（slerp）", "Linear, for comparison": "線性內插（對照）",
     "Slerp animation (GIF)": "slerp 動畫（GIF）",
     EXPLANATION: "兩個種子；將它們的 x_T 混合，每個混合結果都以確定性的 DDIM 取樣。為什麼用 slerp：高斯分布的 x_T 位在"
                  "半徑約 √d 的球面附近；兩點之間的直線會穿過球的內部（中點只剩約 71% 的長度），所以線性混合看起來褪色，"
@@ -84,15 +85,24 @@ def _layout(ui):
     return [slerp_strip, lerp_strip, gif]
 
 
+def _expected(ex) -> tuple[str, str]:
+    """What the defaults cost on the default checkpoint: a distilled student interpolates at its own steps."""
+    try:
+        steps = REGISTRY.model(REGISTRY.default).interpolation_settings(20).steps or 20
+    except ValueError:  # no default here (or a StyleGAN): the slider's 20
+        steps = 20
+    return (f"Here: 8 frames at {steps} steps, both strips: {ex(16, steps)}.",
+            f"本機：8 個影格、{steps} 步，兩條都算{ex(16, steps, 'zh')}。")
+
+
 TAB = Tab(
     "interpolate", "itp", "Interpolation", interpolate_stream,
     (Input("seed_a", Seed(), 0, "Seed A"), Input("seed_b", Seed(), 1, "Seed B"),
-     Input("frames", Int(2, MAX_FRAMES), 8, "Frames"), Input("steps", Int(1, MAX_STEPS), 20, "DDIM steps"),
+     Input("frames", Int(2, MAX_FRAMES), 8, "Frames"), Input("steps", Int(1, MAX_STEPS), 20, STEPS_LABEL),
      CHECKPOINT, Input("psi", Real(0, 1), 1.0, PSI_LABEL, elem_id="itp-psi")),
     _layout,
     examples=(("seeds 2 → 9, 8 frames", dict(seed_a=2, seed_b=9)),
               ("seeds 5 → 6, 6 frames", dict(seed_a=5, seed_b=6, frames=6, steps=10))),
-    expected=lambda ex: (f"Here: 8 frames at 20 steps, both strips: {ex(16, 20)}.",
-                         f"本機：8 個影格、20 步，兩條都算{ex(16, 20, 'zh')}。"),
+    expected=_expected,
     strings=STRINGS,
 )
