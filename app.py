@@ -20,7 +20,7 @@ from demo.common import follow_checkpoint, takes, teacher_of  # noqa: E402
 from demo.i18n import I18N, T  # noqa: E402
 from demo.tab import CHECKPOINT, Builder, Shared, Tab, api_handler  # noqa: E402
 from demo.tabs import TABS  # noqa: E402
-from demo.ui import as_gr_error, checkpoint_choices, examples  # noqa: E402
+from demo.ui import as_gr_error, cache_images_atomically, checkpoint_choices, examples  # noqa: E402
 from lab import memory, uploads  # noqa: E402
 from lab.cores import use_granted_cores  # noqa: E402
 from lab.registry import REGISTRY  # noqa: E402
@@ -112,6 +112,7 @@ def mount(tab: Tab, shared: Shared, page_url) -> list:
 
 def build() -> tuple[gr.Blocks, list[str]]:
     """The app, and the pictures the projector CSS pads (main() starts the sweeper of sent files)."""
+    cache_images_atomically()
     checkpoints = REGISTRY.names()
     if checkpoints:
         default = REGISTRY.model(checkpoints[0])  # loaded now, not on the first visitor's click

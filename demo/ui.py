@@ -1,5 +1,6 @@
 """What app.py needs from Gradio beyond its components: inputs that leave validation to our handlers (so
-every message names its parameter) and the wrapper that turns a handler's errors into messages."""
+every message names its parameter), the wrapper that turns a handler's errors into messages, and images cached
+without a truncated moment (`cache_images_atomically`)."""
 from __future__ import annotations
 
 import functools
@@ -16,6 +17,38 @@ from .i18n import both
 from .messages import speaking, translate
 
 log = logging.getLogger("anime-face-lab")
+
+
+def cache_images_atomically() -> None:
+    """Gradio caches an output image under the hash of its bytes and, when the same image is served again, writes
+    it again in place: opening the file for writing empties it, so a visitor fetching that image at that moment
+    (a class asking for the same seeds) gets a body cut short (bench/load.py: 1 request in 960). Write each under a
+    temporary name and rename it into place instead, which readers see whole or not at all."""
+    import os
+    import tempfile
+    from pathlib import Path
+
+    from gradio import processing_utils as pu
+
+    if getattr(pu.save_pil_to_cache, "atomic", False):
+        return
+
+    def save_pil_to_cache(img, cache_dir: str, name: str = "image", format: str = "webp") -> str:
+        data = pu.encode_pil_to_bytes(img, format)
+        folder = Path(cache_dir) / pu.hash_bytes(data)
+        folder.mkdir(exist_ok=True, parents=True)
+        path = (folder / f"{name}.{format}").resolve()
+        if path.exists() and path.stat().st_size == len(data):  # the same bytes: touch it (the sweeper's clock)
+            os.utime(path)
+            return str(path)
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".part-")
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+        return str(path)
+
+    save_pil_to_cache.atomic = True
+    pu.save_pil_to_cache = save_pil_to_cache
 
 
 class Slider(gr.Slider):

@@ -105,3 +105,41 @@ def test_a_response_still_writes_after_the_sweeper_took_its_folder(tmp_path):
     with open(files.writable(str(folder / "fit.png")), "wb") as f:
         f.write(b"y")
     assert (folder / "fit.png").read_bytes() == b"y"
+
+
+def test_a_cached_image_served_again_is_never_read_short(tmp_path):
+    """Gradio writes an output image that is already cached again in place, which empties it for a moment: a
+    class fetching the same seeds got a body cut short. After cache_images_atomically, a reader racing a writer
+    of the same image reads it whole every time (Gradio's own write: thousands of short reads in this loop)."""
+    import threading
+
+    import numpy as np
+    from gradio import processing_utils as pu
+    from PIL import Image
+
+    from demo.ui import cache_images_atomically
+
+    cache_images_atomically()
+    image = Image.fromarray(np.random.default_rng(0).integers(0, 255, (64, 64, 3), dtype=np.uint8))
+    path = pu.save_pil_to_cache(image, str(tmp_path), format="png")
+    size, inode = os.path.getsize(path), os.stat(path).st_ino
+    assert os.path.basename(path) == "image.png" and size > 0
+    stop, short = threading.Event(), []
+
+    def writer():
+        while not stop.is_set():
+            assert pu.save_pil_to_cache(image, str(tmp_path), format="png") == path
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    try:
+        for _ in range(5000):
+            with open(path, "rb") as f:
+                if len(f.read()) != size:
+                    short.append(1)
+    finally:
+        stop.set()
+        thread.join()
+    assert not short and os.stat(path).st_ino == inode  # the same bytes: touched, never rewritten
+    other = Image.fromarray(np.zeros((64, 64, 3), np.uint8))
+    assert pu.save_pil_to_cache(other, str(tmp_path), format="png") != path

@@ -42,8 +42,9 @@ def test_every_tab_samples_a_student_and_a_seed_is_the_same_face(student_registr
     assert strip.shape[0] > 0
     status = last(denoise.denoise(0, 2, "DDIM", 2, 0.0, "student"))[1]
     assert "2/2" in status and "done" in status
-    table = last(versus.versus_stream(2, 0, 2, False, "student", "tiny"))[1]
-    assert "DDIM 2" in table
+    grid, table = last(versus.versus_stream(2, 0, 3, False, "student", "tiny"))
+    assert "| DDIM 3 |" in table and "| student, DDIM 2 |" in table and "(DDPM and DDIM: its teacher tiny)" in table
+    assert grid.shape[0] == 3 * (16 * 2 + 4)  # a row each: the teacher's DDIM, the student, the GAN column's model
 
 
 def test_denoising_shows_a_students_teacher_unless_asked_for_what_the_student_takes(student_registry):
