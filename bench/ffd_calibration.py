@@ -88,7 +88,9 @@ def main() -> int:
                         [ffd(x, model) for x in sets[name]]))
         print(f"{rows[-1]['set']}: {rows[-1]['mean']:.3f} (spread {rows[-1]['spread']:.3f})", flush=True)
         report = os.path.join(registry.folder, name, paths.TWO_SAMPLE)
-        if os.path.isfile(report):  # the app's checkpoint picker shows it beside the two-sample score
+        # the app's checkpoint picker shows it beside the two-sample score: every checkpoint at the same n (FFD reads
+        # lower with more images), so only a run at the default 2000 writes it
+        if os.path.isfile(report) and args.n == 2000:
             with open(report) as f:
                 data = json.load(f)
             data["ffd"] = {**rows[-1], "n_per_set": args.n, "command": "python bench/ffd_calibration.py"}
