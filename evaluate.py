@@ -27,8 +27,9 @@ from lab import paths
 from evaluation import fid as fidlib
 
 DEFAULT_REAL = paths.FACES
-SWEEP = [("ddpm", None, 1.0)] + [("ddim", s, e) for e in (0.0, 1.0) for s in (10, 20, 50, 100)] + \
-        [("dpm-solver", s, 0.0) for s in (10, 20)]
+# DDIM 2 and 4: the teacher at a distilled student's cost, so the plot compares them at equal network evaluations
+SWEEP = [("ddpm", None, 1.0)] + [("ddim", s, 0.0) for s in (2, 4)] + \
+        [("ddim", s, e) for e in (0.0, 1.0) for s in (10, 20, 50, 100)] + [("dpm-solver", s, 0.0) for s in (10, 20)]
 
 
 def afd_scores(found: list[bool], labels: list[bool] | None = None) -> dict:
@@ -140,7 +141,10 @@ def markdown(rows: list[dict]) -> str:
                 cell += f" (first {r['two_sample_first']['n_per_set']}: {r['two_sample_first']['score']:.3f})"
             cells.append(cell)
         fid = f"{r['fid']:.2f}" if r.get("fid") is not None else "n/a"
-        fid = (f"{r['ffd']:.2f}" if r.get("ffd") is not None else "n/a") + " | " + fid
+        ffd_ = f"{r['ffd']:.2f}" if r.get("ffd") is not None else "n/a"
+        if "ffd_first" in r:
+            ffd_ += f" (first {r['ffd_first']['n']}: {r['ffd_first']['ffd']:.2f})"
+        fid = ffd_ + " | " + fid
         secs = f"{r['seconds_per_image']:.3f}" if "seconds_per_image" in r else "–"
         n = next(iter(r["afd"].values()))["n"] if r["afd"] else "–"
         lines.append(f"| {r.get('setting', 'images')} | {n} | " + " | ".join(cells) + f" | {fid} | {secs} |")
@@ -156,11 +160,11 @@ def setting_name(sampler: str, steps: int | None, eta: float) -> str:
 PLOT_TEXT = {  # English → 繁體中文 for the quality-vs-steps plot (quality_vs_steps.zh-TW.png)
     "AFD rate, % ({})": "AFD 人臉偵測率，%（{}）",
     "two-sample score, one n for all (0.5 = real)": "雙樣本分數（0.5 = 與真實無法區分）",
-    "FFD to held-out faces (lower = nearer)": "FFD：與保留真實人臉的距離（越低越好）",
+    "FFD to held-out faces, one n for all (lower = nearer)": "FFD（各設定同張數；越低越近真實）",
     "seconds per image (batch 64, CPU)": "每張圖的秒數（批次 64，CPU）",
     "network evaluations per image": "每張圖的網路運算次數",
-    "Quality vs network evaluations (same seeds for every setting; dashed: distilled students)":
-        "品質與網路運算次數（各設定使用相同種子；虛線：蒸餾學生模型）",
+    "Quality vs network evaluations (same seeds for every setting; diamonds: distilled students)":
+        "品質與網路運算次數（各設定使用相同種子；菱形：蒸餾學生模型）",
     "distilled student": "蒸餾學生模型",
 }
 
@@ -189,11 +193,12 @@ def plot(rows: list[dict], path: str, chinese: bool = False) -> None:
         panels.append((say("two-sample score, one n for all (0.5 = real)"),
                        lambda r: r.get("two_sample_first", r["two_sample"])["score"]))
     if any(r.get("ffd") is not None for r in rows):
-        panels.append((say("FFD to held-out faces (lower = nearer)"), lambda r: r.get("ffd")))
+        panels.append((say("FFD to held-out faces, one n for all (lower = nearer)"),
+                       lambda r: r["ffd_first"]["ffd"] if "ffd_first" in r else r.get("ffd")))
     panels.append((say("seconds per image (batch 64, CPU)"), lambda r: r["seconds_per_image"]))
     families = ["DejaVu Sans"] + ([cjk_family()] if chinese else [])
     with matplotlib.rc_context({"font.family": families}):
-        fig, axes = plt.subplots(1, len(panels), figsize=(5 * len(panels), 3.9), dpi=110)
+        fig, axes = plt.subplots(1, len(panels), figsize=(5 * len(panels), 4.3), dpi=110)
         groups: dict[str, list[dict]] = {}
         for r in rows:
             groups.setdefault(curve_name(r), []).append(r)
@@ -201,7 +206,7 @@ def plot(rows: list[dict], path: str, chinese: bool = False) -> None:
             for key, rs in groups.items():
                 rs = sorted(rs, key=lambda r: r["nfe"])
                 style = "D--" if rs[0].get("student") else "s" if key == "DDPM" else "o-"
-                label = f"{say('distilled student')}: {key}" if rs[0].get("student") and chinese else key
+                label = f"{say('distilled student')}: {key}" if rs[0].get("student") else key
                 points = [(r["nfe"], value(r)) for r in rs if value(r) is not None]
                 if points:
                     ax.plot(*zip(*points), style, label=label)
@@ -209,24 +214,29 @@ def plot(rows: list[dict], path: str, chinese: bool = False) -> None:
             ax.set_xscale("log")
             ax.set_xlabel(say("network evaluations per image"))
             ax.grid(alpha=0.3, which="both")
-            ax.legend(fontsize=7)
         axes[-1].set_yscale("log")
-        fig.suptitle(say("Quality vs network evaluations (same seeds for every setting; dashed: distilled students)"),
+        fig.suptitle(say("Quality vs network evaluations (same seeds for every setting; diamonds: distilled students)"),
                      fontsize=10)
-        fig.tight_layout()
+        # one legend for every panel, below them, so no curve hides behind it
+        handles, labels = axes[0].get_legend_handles_labels()
+        fig.legend(handles, labels, loc="lower center", ncol=min(len(labels), 6), fontsize=8, frameon=False)
+        fig.tight_layout(rect=(0, 0.08, 1, 1))
         fig.savefig(path)
         plt.close(fig)
 
 
 def sample_rows(strips: list[tuple[str, list[np.ndarray]]], path: str) -> None:
     """The same seeds under every setting: a row of images per setting, labelled."""
+    import textwrap
+
     from PIL import Image, ImageDraw
 
     size, label_w, pad = 64, 150, 2
     canvas = Image.new("RGB", (label_w + 8 * (size + pad), len(strips) * (size + pad)), "white")
     draw = ImageDraw.Draw(canvas)
     for r, (name, images) in enumerate(strips):
-        draw.text((4, r * (size + pad) + size // 2 - 6), name, fill="black")
+        lines = textwrap.wrap(name, 24)  # a student's lineage is longer than the label column
+        draw.multiline_text((4, r * (size + pad) + size // 2 - 6 * len(lines)), "\n".join(lines), fill="black")
         for c, img in enumerate(images):
             canvas.paste(Image.fromarray(img).resize((size, size)), (label_w + c * (size + pad), r * (size + pad)))
     canvas.save(path)
@@ -271,10 +281,12 @@ def report(args: argparse.Namespace) -> dict:
                     inception_model=inception)
         if fid_missing:
             row |= {"fid": None, "fid_missing": fid_missing}
+        at_sweep_n = k == 0 and len(jobs) > 1 and (args.sweep_n or args.n) < n
+        if at_sweep_n and row.get("ffd") is not None:  # a Fréchet distance grows as n shrinks: one n for all
+            row["ffd_first"] = {"ffd": face_distance(images[:args.sweep_n])["ffd"], "n": args.sweep_n}
         if args.two_sample:
             row["two_sample"] = two_sample(images, args.real, args.critic)
-            if k == 0 and len(jobs) > 1 and (args.sweep_n or args.n) < n:
-                # a critic trained on fewer images tells them apart less well: compare settings at one n
+            if at_sweep_n:  # a critic trained on fewer images tells them apart less well: compare at one n
                 row["two_sample_first"] = two_sample(images[:args.sweep_n], args.real, args.critic)
         rows.append({"setting": name, "n": n, "sampler": setting.sampler, "steps": setting.steps, "eta": setting.eta,
                      "nfe": m.evaluations(setting), "seconds_per_image": seconds,

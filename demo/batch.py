@@ -20,8 +20,8 @@ from lab.pipeline import write_images, write_zip
 from lab.registry import REGISTRY
 
 from . import files, limits
-from .common import (DEFAULT_CHECKPOINT, UNCHANGED, default_setting, describe, get_detector, last, sampler_defaults,
-                     sampler_name)
+from .common import (DEFAULT_CHECKPOINT, UNCHANGED, check_request, default_setting, describe, get_detector, last,
+                     sampler_defaults)
 from .messages import tr
 from .common import DETECTOR_CHOICES, SAMPLER_NAMES
 from .generate import PSI_LABEL
@@ -32,8 +32,8 @@ BATCH_SIZE = 32
 PREVIEW = 16
 
 
-def batch_stream(num_images: int = 1000, seed: int = 0, sampler: str = "DPM-Solver++", steps: int = 20,
-                 eta: float = 0.0, checkpoint: str = DEFAULT_CHECKPOINT, compute_afd: bool = False,
+def batch_stream(num_images: int = 1000, seed: int = 0, sampler: str | None = None, steps: int | None = None,
+                 eta: float | None = None, checkpoint: str = DEFAULT_CHECKPOINT, compute_afd: bool = False,
                  detector: str = "Best available", psi: float = 1.0,
                  progress: Callable[[float, str], None] | None = None, out_dir: str | None = None
                  ) -> Iterator[tuple]:
@@ -41,7 +41,7 @@ def batch_stream(num_images: int = 1000, seed: int = 0, sampler: str = "DPM-Solv
     seeds = inputs.seeds(seed, num_images, MAX_IMAGES)
     n, seed = len(seeds), seeds[0]
     model = REGISTRY.model(checkpoint)
-    settings = model.check(sampler_name(sampler), steps, eta, psi)  # the one validation of this request
+    settings = check_request(model, sampler, steps, eta, psi)  # the one validation of this request
     nfe = model.evaluations(settings)
     limits.LIMITS.check_cost(n, nfe, "this batch")
     detector_ = get_detector(detector) if compute_afd else None  # a missing detector fails before any work

@@ -9,6 +9,7 @@ from evaluation.measures import MEASURES
 from lab import inputs
 from lab.fonts import TC_FACE, cjk_family, cjk_font  # noqa: F401 (cjk_font: the tabs and tests read it here)
 from lab.models import SAMPLER_DISPLAY, SAMPLER_LABELS
+from lab.pipeline import own
 from lab.registry import REGISTRY
 
 from .messages import chinese, tr
@@ -22,6 +23,12 @@ DEFAULT_CHECKPOINT = REGISTRY.default
 def sampler_name(label: str) -> str:
     """The pipeline's name for a UI sampler label."""
     return SAMPLER_NAMES[inputs.one_of(label, "sampler", SAMPLER_NAMES)]
+
+
+def check_request(model, sampler: str | None, steps: int | None, eta: float | None, psi: float = 1.0):
+    """model.check of a UI sampler label, steps and eta; where no sampler is named (a Python caller), the model's
+    own setting: DPM-Solver++ 20 for a teacher, what a distilled student was made for."""
+    return model.check(*own(model, None if sampler is None else sampler_name(sampler), steps, eta), psi)
 
 
 def get_detector(choice: str = "Best available"):

@@ -142,10 +142,13 @@ def _table(seconds: dict, step_list: list[int], eta_list: list[float], extra: li
         notes.append(tr(f"**{checkpoint}** is a distilled student of **{teacher}**: trained to land in {k} step(s) "
                         f"where its teacher's many DDIM steps land, so the face from the same x_T should match the "
                         f"eta 0 row at a fraction of the network evaluations. Below: its teacher's quality-vs-steps plot, "
-                        f"from the teacher's report.",
+                        f"where the student (diamonds) stands beside DDIM's and DPM-Solver++'s curves at equal network "
+                        f"evaluations (further left is cheaper; a two-sample score nearer 0.5 and a lower FFD are "
+                        f"nearer real faces).",
                         f"**{checkpoint}** 是 **{teacher}** 的蒸餾學生模型：它被訓練成只用 {k} 步就到達老師走許多步 "
                         f"DDIM 才到的地方，所以同一個 x_T 產生的臉應與 eta 0 那一列相同，而網路運算次數只需一小部分。"
-                        f"下方是老師模型報告中的品質與步數關係圖。"))
+                        f"下方是老師模型報告中的品質與步數關係圖：學生模型（菱形）與 DDIM、DPM-Solver++ 的曲線在相同網路運算次數下並列"
+                        f"（越左越省；雙樣本分數越接近 0.5、FFD 越低，就越接近真實人臉）。"))
     return "\n".join(rows) + "".join("\n\n" + n for n in notes)
 
 
@@ -181,15 +184,17 @@ def seconds_plot(seconds: dict, step_list: list[int], eta_list: list[float], ddp
 INTRO = ("One seed, the same x_T, sampled at several step counts and eta values. At eta 0 the face stays the same "
          "across step counts (DDIM is consistent); eta 1 over all steps is DDPM.")
 AFTER = ("HW6 Q2 on one screen: the first plot is what each setting costs, measured now; the second what it gives, "
-         "measured once for this checkpoint by `evaluate.py report --sweep --two-sample` (face rates and the two-sample "
-         "score, 0.5 = like real faces; FID where the Inception weights are present).")
+         "measured once for this checkpoint by `evaluate.py report --sweep --two-sample` (face rates, the two-sample "
+         "score, 0.5 = like real faces, and FFD, lower = nearer real faces; FID where the Inception weights are "
+         "present; a distilled student is the diamond).")
 STRINGS = {
     "DDIM compare": "DDIM 比較", "Compare": "比較", "Seed": "種子", "DDIM steps (comma-separated)": "DDIM 步數（以逗號分隔）",
     "eta values (comma-separated)": "eta 值（以逗號分隔）", "Add DDPM (1000 steps: slow)": "加入 DDPM（1000 步：較慢）",
     INTRO: "同一個種子、同一個 x_T，以不同步數與 eta 取樣。eta 為 0 時，不同步數下的臉幾乎不變（DDIM 具一致性）；"
            "eta 為 1 且使用全部步數即為 DDPM。",
     AFTER: "HW6 第 2 題一次看完：第一張圖是各設定的耗時（即時量測）；第二張是其品質，由 `evaluate.py report --sweep "
-           "--two-sample` 為此檢查點量測一次（人臉偵測率與雙樣本分數，0.5 = 與真實人臉無法區分；有 Inception 權重時另含 FID）。",
+           "--two-sample` 為此檢查點量測一次（人臉偵測率、雙樣本分數（0.5 = 與真實人臉無法區分）與 FFD（越低越接近真實人臉）；"
+           "有 Inception 權重時另含 FID；菱形為蒸餾學生模型）。",
 }
 
 

@@ -13,7 +13,7 @@ from lab.pipeline import batches
 from lab.registry import REGISTRY
 
 from . import limits
-from .common import DEFAULT_CHECKPOINT, SAMPLER_NAMES, default_setting, last, sampler_defaults, sampler_name
+from .common import DEFAULT_CHECKPOINT, SAMPLER_NAMES, check_request, default_setting, last, sampler_defaults
 from .messages import tr
 from .tab import CHECKPOINT, Bool, Choice, Input, Int, Real, Seed, Tab
 
@@ -21,16 +21,16 @@ MAX_IMAGES = 64
 FIRST_SHOWN = 2  # images shown before the rest are made
 
 
-def generate(seed: int, num_images: int, sampler: str = "DPM-Solver++", steps: int = 20, eta: float = 0.0,
-             checkpoint: str = DEFAULT_CHECKPOINT, randomize: bool = False, psi: float = 1.0
-             ) -> tuple[list[np.ndarray], str, int]:
+def generate(seed: int, num_images: int, sampler: str | None = None, steps: int | None = None,
+             eta: float | None = None, checkpoint: str = DEFAULT_CHECKPOINT, randomize: bool = False,
+             psi: float = 1.0) -> tuple[list[np.ndarray], str, int]:
     """Images for seeds seed … seed+n-1, a one-line summary, and the seed used."""
     return last(generate_stream(seed, num_images, sampler, steps, eta, checkpoint, randomize, psi))
 
 
-def generate_stream(seed: int, num_images: int, sampler: str = "DPM-Solver++", steps: int = 20, eta: float = 0.0,
-                    checkpoint: str = DEFAULT_CHECKPOINT, randomize: bool = False, psi: float = 1.0
-                    ) -> Iterator[tuple[list[np.ndarray], str, int]]:
+def generate_stream(seed: int, num_images: int, sampler: str | None = None, steps: int | None = None,
+                    eta: float | None = None, checkpoint: str = DEFAULT_CHECKPOINT, randomize: bool = False,
+                    psi: float = 1.0) -> Iterator[tuple[list[np.ndarray], str, int]]:
     """The first two seeds' images as soon as they are made, then all of them with the summary: an image depends
     on its seed alone, whatever the batch, so those are the same faces either way."""
     count = inputs.whole(num_images, "number of images", 1, MAX_IMAGES)
@@ -38,7 +38,7 @@ def generate_stream(seed: int, num_images: int, sampler: str = "DPM-Solver++", s
         seed = random.randint(0, inputs.MAX_SEED - count + 1)
     seeds = inputs.seeds(seed, count, MAX_IMAGES)
     model = REGISTRY.model(checkpoint)
-    settings = model.check(sampler_name(sampler), steps, eta, psi)  # the one validation of this request
+    settings = check_request(model, sampler, steps, eta, psi)  # the one validation of this request
     limits.LIMITS.check_cost(count, model.evaluations(settings), "this request")
     t0 = time.perf_counter()
     images = []

@@ -81,11 +81,13 @@ class ResBlock(nn.Module):
         self.skip = nn.Conv2d(c_in, c_out, 1) if c_in != c_out else nn.Identity()
 
     def forward(self, x: torch.Tensor, emb: torch.Tensor, emb_index: torch.Tensor) -> torch.Tensor:
-        h = self.conv1(F.silu(self.norm1(x)))
+        # In place on tensors this block just made: the same numbers with less memory traffic (sampling on a
+        # CPU is bound by it between convolutions). Norm and conv outputs are not saved for their backward.
+        h = self.conv1(F.silu(self.norm1(x), inplace=True))
         # emb holds one row per *distinct* timestep; emb_index maps each image to its row.
-        h = h + self.emb(F.silu(emb))[emb_index][:, :, None, None]
-        h = self.conv2(self.dropout(F.silu(self.norm2(h))))
-        return self.skip(x) + h
+        h += self.emb(F.silu(emb))[emb_index][:, :, None, None]
+        h = self.conv2(self.dropout(F.silu(self.norm2(h), inplace=True)))
+        return h.add_(self.skip(x))
 
 
 class Attention(nn.Module):
@@ -201,7 +203,7 @@ class UNet(nn.Module):
             h = torch.cat([h, hs.pop()], dim=1)
             for layer in layers:
                 h = layer(h, emb, emb_index) if isinstance(layer, ResBlock) else layer(h)
-        return self.conv_out(F.silu(self.norm_out(h)))
+        return self.conv_out(F.silu(self.norm_out(h), inplace=True))
 
 
 def _memory_format(x: torch.Tensor) -> torch.memory_format:

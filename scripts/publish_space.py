@@ -26,7 +26,8 @@ TOP_FILES = ("app.py", "requirements.txt", "packages.txt", "README.md", "LICENSE
 PACKAGES = ("diffusion", "gan", "evaluation", "lab", "demo")
 # the app reads a checkpoint's two-sample score (its picker) and quality-vs-steps plot (Compare) from these
 CHECKPOINT_FILES = ("config.json", "model.safetensors", "detector.json", "heldout_stats.safetensors",
-                    os.path.join(paths.REPORT, "report.json"), paths.TWO_SAMPLE, paths.QUALITY_VS_STEPS)
+                    os.path.join(paths.REPORT, "report.json"), paths.TWO_SAMPLE, paths.QUALITY_VS_STEPS,
+                    paths.QUALITY_VS_STEPS_ZH)
 CHECKPOINT_TOP = ("lbpcascade_animeface.xml",)
 
 

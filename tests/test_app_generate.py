@@ -25,6 +25,21 @@ def test_generate_handler_returns_images_and_timing():
 
 
 @needs_default
+def test_a_python_caller_naming_no_sampler_gets_the_checkpoints_own(tmp_path):
+    """generate() and batch() with no sampler named sample as generate.py does: the default student at what it
+    was made for, the teacher at DPM-Solver++ 20; not a setting the student refuses."""
+    from demo import batch as bt
+
+    own, info, _ = gen.generate(7, 2)
+    named, _, _ = gen.generate(7, 2, "DDIM", 2, 0.0)
+    assert "DDIM" in info and all(np.array_equal(a, b) for a, b in zip(own, named))
+    _, info, _ = gen.generate(7, 1, checkpoint=TEACHER)
+    assert "DPM-Solver++" in info and "20 network evaluations" in info
+    _, _, preview = bt.batch(2, 7, out_dir=str(tmp_path / "b"))
+    assert np.array_equal(preview[0], own[0])
+
+
+@needs_default
 def test_generate_shows_the_first_seeds_face_before_the_rest():
     """The tab's stream: seeds 5 and 6 first (the same faces as in the full batch), then all four with the
     summary; two images or fewer come in one piece."""

@@ -201,7 +201,7 @@ def test_report_sweep_on_a_tiny_checkpoint(tmp_path):
     rep = json.loads((out / "report.json").read_text())
     settings = [r["setting"] for r in rep["rows"]]
     assert settings[0] == "DPM-Solver++ 20" and "DDPM 1000" in settings and "DDIM 100, eta 1" in settings
-    assert len(settings) == 11 and len(set(settings)) == 11
+    assert len(settings) == 13 and len(set(settings)) == 13 and "DDIM 2, eta 0" in settings  # a student's cost too
     assert all(r["seconds_per_image"] > 0 for r in rep["rows"])
     assert [r["nfe"] for r in rep["rows"] if r["sampler"] == "ddpm"] == [100]  # all T steps of this checkpoint
     assert sorted(os.listdir(out / "images" / "DDPM_1000")) == ["1.jpg", "2.jpg", "3.jpg"]
@@ -229,7 +229,7 @@ def test_report_sweep_draws_each_student_at_its_steps_beside_the_teacher(tmp_pat
     rows = json.loads((out / "report.json").read_text())["rows"]
     mine = [r for r in rows if r.get("student")]
     assert [(r["student"], r["nfe"]) for r in mine] == [("progressive of tiny", 4), ("progressive of tiny", 2)]
-    assert len(rows) == 11 + 2 and {evaluate.curve_name(r) for r in mine} == {"progressive of tiny"}
+    assert len(rows) == 13 + 2 and {evaluate.curve_name(r) for r in mine} == {"progressive of tiny"}
     first = np.asarray(Image.open(out / "images" / "progressive_of_tiny_2" / "1.jpg"))
     buffer = io.BytesIO()  # image 1 is seed 0's, through the same JPEG encoder
     Image.fromarray(sample_images(load_checkpoint(students[1]), [0], "ddim", 2)[0]).save(

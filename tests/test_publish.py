@@ -21,7 +21,7 @@ def test_dry_run_lists_what_the_space_needs_and_nothing_else(capsys):
                    "docs/app_generate.png",
                    # what the app reads: the picker's two-sample scores, Compare's quality-vs-steps plot
                    "checkpoints/anime-64/report/two_sample.json", "checkpoints/stylegan-64/report/two_sample.json",
-                   "checkpoints/anime-64/eval/quality_vs_steps.png",
+                   "checkpoints/anime-64/eval/quality_vs_steps.png", "checkpoints/anime-64/eval/quality_vs_steps.zh-TW.png",
                    # FFD's encoder and the held-out statistics: grading an upload needs no real face on the Space
                    "checkpoints/face-encoder/config.json", "checkpoints/face-encoder/model.safetensors",
                    "checkpoints/face-encoder/heldout_stats.safetensors"):

@@ -108,11 +108,14 @@ def test_evaluate_report_adds_the_two_sample_score_to_every_setting(tmp_path):
     assert evaluate.main(["report", "--checkpoint", ck, "--n", "24", "--sweep", "--sweep-n", "20", "--out", str(out),
                           "--real", str(real), "--detector", "lbpcascade", "--two-sample", "--critic", "quick", "--no-progress"]) == 0
     rows = json.loads((out / "report.json").read_text())["rows"]
-    assert len(rows) == 11 and all(0.0 <= r["two_sample"]["score"] <= 1.0 for r in rows)
+    assert len(rows) == 13 and all(0.0 <= r["two_sample"]["score"] <= 1.0 for r in rows)
     assert rows[0]["two_sample"]["n_per_set"] == 24 and rows[1]["two_sample"]["n_per_set"] == 20
     # the default setting is also scored on its first sweep-n images, so the plot compares settings at one n
     assert rows[0]["two_sample_first"]["n_per_set"] == 20 and "two_sample_first" not in rows[1]
     assert "(first 20: " in (out / "report.md").read_text()
+    # FFD too (a Fréchet distance grows as n shrinks), with the shipped face encoder
+    assert rows[0]["ffd"] is not None and rows[0]["ffd_first"]["n"] == 20 and "ffd_first" not in rows[1]
+    assert rows[0]["ffd_first"]["ffd"] != rows[0]["ffd"]
     # a random tiny UNet's images are nothing like the textured faces: told apart
     assert min(r["two_sample"]["score"] for r in rows) > 0.8
     assert "| two-sample |" in (out / "report.md").read_text()
