@@ -51,6 +51,7 @@ class GANConfig(Bookkeeping):  # + log/save/sample intervals, seed, threads, …
     channels: int = 128
     min_channels: int = 32
     d_channels: int = 128
+    upsample: str = "bilinear"  # bilinear | bicubic: how G doubles its maps (may be changed at --resume: same weights)
     # optimisation
     batch_size: int = 32  # per process
     lr: float = 0.002
@@ -66,7 +67,8 @@ class GANConfig(Bookkeeping):  # + log/save/sample intervals, seed, threads, …
     def model_config(self) -> StyleGANConfig:
         return StyleGANConfig(image_size=self.image_size, z_dim=self.z_dim, w_dim=self.w_dim,
                               mapping_layers=self.mapping_layers, channels=self.channels,
-                              min_channels=self.min_channels, d_channels=self.d_channels)
+                              min_channels=self.min_channels, d_channels=self.d_channels,
+                              upsample=self.upsample)
 
 
 def parse_args(argv: list[str] | None = None) -> GANConfig:
@@ -88,7 +90,10 @@ def parse_args(argv: list[str] | None = None) -> GANConfig:
         lr_at(0, cfg.lr, 0, cfg.decay_start, cfg.decay_steps, cfg.lr_min)
     except ValueError as e:
         p.error(str(e))
-    cfg.model_config()  # validates the model fields
+    try:
+        cfg.model_config()  # validates the model fields
+    except ValueError as e:
+        p.error(str(e))
     return cfg
 
 

@@ -46,6 +46,7 @@ def grey(images: np.ndarray) -> np.ndarray:
 
 VIEWS = {"as is": lambda x: x, f"layout only (blur σ {SIGMA} px)": lambda x: blur(x, SIGMA),
          "detail only (image − blur)": detail, "grey (no colour)": grey}
+VIEW_KEYS = dict(zip(("as-is", "layout", "detail", "grey"), VIEWS))  # --views' names for them
 
 
 def sharpness(images: np.ndarray) -> float:
@@ -106,9 +107,15 @@ def main() -> int:
     p.add_argument("--out", default=os.path.join(paths.ROOT, "bench", "results"))
     p.add_argument("--real-control", action=argparse.BooleanOptionalAction, default=True,
                    help="score training faces against the held-out ones too, in every view (should read 0.5)")
+    p.add_argument("--views", default=",".join(VIEW_KEYS),
+                   help=f"which views to score, comma-separated, of {', '.join(VIEW_KEYS)} (default: all)")
     p.add_argument("--maps-only", action="store_true",
                    help="only the per-pixel detail maps (seconds, no critic): docs/diagnose_detail_map.png")
     args = p.parse_args()
+    wanted = [v for v in args.views.split(",") if v]
+    if not wanted or set(wanted) - set(VIEW_KEYS):
+        p.error(f"--views takes {', '.join(VIEW_KEYS)}, comma-separated; got {args.views!r}")
+    views = {VIEW_KEYS[k]: VIEWS[VIEW_KEYS[k]] for k in VIEW_KEYS if k in wanted}
     memory.keep_large_blocks()  # batch activations stay on the heap (lab/memory.py)
     held, train = real_faces("heldout"), real_faces("train")
     registry = Registry(args.folder)
@@ -130,7 +137,7 @@ def main() -> int:
     rows, spectra, saliencies = [], {"real (held-out)": spectrum(held)}, {}
     for name, images in sets.items():
         row = {"set": name}
-        for view, make in VIEWS.items():
+        for view, make in views.items():
             t0 = time.perf_counter()
             result = c2st_cached(make(images), make(held), C2STConfig(seed=0), with_saliency=view == "as is")
             print(f"  {name}, {view}: {result['score']:.3f} (folds {', '.join(f'{f:.3f}' for f in result['folds'])}; "
@@ -146,7 +153,7 @@ def main() -> int:
         print(" · ".join(f"{k}: {v:.3f}" if isinstance(v, float) else str(v) for k, v in row.items()), flush=True)
 
     os.makedirs(args.out, exist_ok=True)
-    keys = list(VIEWS) + list(real_stats)
+    keys = list(views) + list(real_stats)
     md = ["Two-sample score by view (0.5 = like real) · statistics relative to the held-out real faces (1 = same)",
           "", "| set | " + " | ".join(keys) + " |", "|---" * (len(keys) + 1) + "|"]
     md += ["| " + r["set"] + " | " + " | ".join("—" if r["set"].startswith("real") and k == "nearest training face"

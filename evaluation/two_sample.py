@@ -26,7 +26,7 @@ from torch import nn
 SIZE, QUALITY = 64, 95
 # fields added after scores were cached, at the value that changes nothing
 NEUTRAL = {"critics": 1, "ema": 0.0, "schedule": "plateau", "detail": 0.0, "norm": "group", "stem_stats": False,
-           "rotate": False}
+           "rotate": False, "pick": 1}
 NUMERICS = "channels_last"  # part of a cached score's key: the same config in another memory format trains apart
 
 
@@ -126,6 +126,9 @@ class C2STConfig:
                               # colour that GroupNorm takes out)
     critics: int = 1  # critics per fold, each from its own init and data order, their logits averaged (a single
                       # critic's score moves with its init: docs/critic_convergence.md)
+    pick: int = 1  # > 1: per critic, train this many from their own inits and data orders on the training half less
+                   # its inner validation split (val_fraction), and keep the one most accurate there: on a faint cue
+                   # a critic finds it or does not, and the inner split tells which without touching the test half
     seed: int = 0
 
     @classmethod
@@ -167,16 +170,43 @@ def _logits(critic: Critic, x: torch.Tensor) -> torch.Tensor:
     return out
 
 
-def _fit(train_x: torch.Tensor, train_y: torch.Tensor, cfg: C2STConfig, gen: torch.Generator) -> tuple[Critic, int]:
-    """A critic trained on train (less an inner validation split that decides when to stop), and the epochs it
-    trained. With cfg.ema the critic judged, kept and returned is the moving average of the weights: one epoch's
-    weights can score 0.07 below the next one's where their average rises smoothly (bench/critic_curve.py)."""
+def _pick(train_x: torch.Tensor, train_y: torch.Tensor, cfg: C2STConfig, gen: torch.Generator
+          ) -> tuple[Critic, list[int]]:
+    """The critic to judge with: with cfg.pick > 1, the most accurate on one inner validation split of `pick`
+    critics, each from its own init and data order (ties: the lower validation loss); epochs trained by each."""
+    if cfg.pick == 1:
+        critic, epochs = _fit(train_x, train_y, cfg, gen)
+        return critic, [epochs]
+    order = torch.randperm(len(train_x), generator=gen)
+    n_val = int(round(len(train_x) * cfg.val_fraction))
+    val, fit = order[:n_val], order[n_val:]
+    best, best_key, trained = None, None, []
+    for _ in range(cfg.pick):
+        critic, epochs = _fit(train_x, train_y, cfg, gen, split=(val, fit))
+        logits = _logits(critic, train_x[val])
+        key = (float(((logits > 0).float() == train_y[val]).float().mean()),
+               -float(F.binary_cross_entropy_with_logits(logits, train_y[val])))
+        trained.append(epochs)
+        if best_key is None or key > best_key:
+            best, best_key = critic, key
+    return best, trained
+
+
+def _fit(train_x: torch.Tensor, train_y: torch.Tensor, cfg: C2STConfig, gen: torch.Generator,
+         split: tuple[torch.Tensor, torch.Tensor] | None = None) -> tuple[Critic, int]:
+    """A critic trained on train (less an inner validation split that decides when to stop: `split` gives it as
+    (validation, training) indices, else it is drawn), and the epochs it trained. With cfg.ema the critic judged,
+    kept and returned is the moving average of the weights: one epoch's weights can score 0.07 below the next
+    one's where their average rises smoothly (bench/critic_curve.py)."""
     torch.manual_seed(int(torch.randint(0, 2**31 - 1, (1,), generator=gen)))  # the critic's init, from the seed
     critic = Critic(cfg.width, cfg.depth, cfg.detail, cfg.norm, cfg.stem_stats).to(memory_format=torch.channels_last)  # 1.3x faster (bench/critic_speed.py)
     judged = copy.deepcopy(critic).requires_grad_(False) if cfg.ema else critic
-    order = torch.randperm(len(train_x), generator=gen)
-    n_val = int(round(len(train_x) * cfg.val_fraction))  # 0: train max_epochs, no early stop
-    val, fit = order[:n_val], order[n_val:]
+    if split is None:
+        order = torch.randperm(len(train_x), generator=gen)
+        n_val = int(round(len(train_x) * cfg.val_fraction))  # 0: train max_epochs, no early stop
+        val, fit = order[:n_val], order[n_val:]
+    else:
+        (val, fit), n_val = split, len(split[0])
     opt = torch.optim.AdamW(critic.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     best_loss, best_state, waited, drops, epoch = float("inf"), None, 0, 0, 0
     critic.train()
@@ -239,6 +269,9 @@ def c2st(generated: np.ndarray, real: np.ndarray, config: C2STConfig | None = No
         raise ValueError(f"norm must be group, none or both, got {cfg.norm!r}")
     if cfg.critics < 1 or not 0 <= cfg.ema < 1:
         raise ValueError(f"critics must be >= 1 and ema in [0, 1), got {cfg.critics} and {cfg.ema}")
+    if cfg.pick < 1 or (cfg.pick > 1 and not 0 < cfg.val_fraction < 1):
+        raise ValueError(f"pick must be >= 1, and picking among critics needs val_fraction in (0, 1); got pick "
+                         f"{cfg.pick} and val_fraction {cfg.val_fraction}")
     n = min(len(generated), len(real))
     if n < 20:
         raise ValueError(f"the two-sample test needs at least 20 images per set, got {len(generated)} and {len(real)}")
@@ -256,9 +289,9 @@ def c2st(generated: np.ndarray, real: np.ndarray, config: C2STConfig | None = No
         norms = ("group", "none") if cfg.norm == "both" else (cfg.norm,)
         for _ in range(cfg.critics):
             for norm in norms:
-                critic, epochs = _fit(x_train, y, replace(cfg, norm=norm), gen)
+                critic, epochs = _pick(x_train, y, replace(cfg, norm=norm), gen)
                 logits = logits + _logits(critic, torch.cat([fake_t[test], real_t[test]])) / (cfg.critics * len(norms))
-                trained.append(epochs)
+                trained.extend(epochs)
                 if with_saliency:
                     maps.append(saliency(critic, fake_t[test]))
         folds.append(float(((logits > 0).float() == y).float().mean()))

@@ -22,6 +22,11 @@ import torch.nn.functional as F
 from diffusion.cpu import invariant_split, threads
 
 GAIN = math.sqrt(2)  # keeps the activations' scale through leaky ReLU
+UPSAMPLE_MODES = ("bilinear", "bicubic")
+
+
+def upsample2x(x: torch.Tensor, mode: str) -> torch.Tensor:
+    return F.interpolate(x, scale_factor=2, mode=mode, align_corners=False)
 
 
 @dataclass
@@ -34,8 +39,13 @@ class StyleGANConfig:
     channels: int = 128  # channels at 4x4 … 16x16; halved at every resolution above, but at least min_channels
     min_channels: int = 32
     d_channels: int = 128
+    upsample: str = "bilinear"  # how G doubles its feature maps and its RGB skip: bilinear (StyleGAN2's [1,3,3,1]
+                                # filter) or bicubic (a sharper low-pass: bilinear leaves a period-2 grid in the
+                                # detail at fixed pixel positions, docs/quality.md)
 
     def __post_init__(self) -> None:
+        if self.upsample not in UPSAMPLE_MODES:
+            raise ValueError(f"upsample must be one of {', '.join(UPSAMPLE_MODES)}, got {self.upsample!r}")
         if self.image_size < 8 or self.image_size & (self.image_size - 1):
             raise ValueError(f"image_size must be a power of two >= 8, got {self.image_size}")
         if not 1 <= self.mapping_layers <= 16:
@@ -80,7 +90,7 @@ class EqualConv(nn.Module):
 class ModulatedConv(nn.Module):
     """StyleGAN2 weight (de)modulation: w'_ijk = s_i w_ijk, w''_ijk = w'_ijk / √(Σ_ik w'_ijk² + ε) (eq. 1, 3)."""
 
-    def __init__(self, c_in: int, c_out: int, w_dim: int, k: int = 3, demodulate: bool = True, up: bool = False):
+    def __init__(self, c_in: int, c_out: int, w_dim: int, k: int = 3, demodulate: bool = True, up: str = ""):
         super().__init__()
         self.weight = nn.Parameter(torch.randn(c_out, c_in, k, k))
         self.affine = EqualLinear(w_dim, c_in, bias_init=1.0)  # style s starts at 1
@@ -92,7 +102,7 @@ class ModulatedConv(nn.Module):
         s = self.affine(w)  # [B, c_in]
         weight = self.weight * self.scale
         if self.up:
-            x = F.interpolate(x, scale_factor=2, mode="bilinear", align_corners=False)
+            x = upsample2x(x, self.up)
         y = F.conv2d(x * s[:, :, None, None], weight, padding=weight.shape[-1] // 2)
         if self.demodulate:  # 1 / √(Σ_ik (s_i w_ijk)²) = 1 / √(Σ_i s_i² Σ_k w_ijk²)
             d = torch.rsqrt(s.pow(2) @ weight.pow(2).sum(dim=(2, 3)).t() + 1e-8)  # [B, c_out]
@@ -103,9 +113,9 @@ class ModulatedConv(nn.Module):
 class StyleLayer(nn.Module):
     """Modulated conv, then per-pixel noise scaled by a learned strength, bias, leaky ReLU."""
 
-    def __init__(self, c_in: int, c_out: int, w_dim: int, up: bool = False):
+    def __init__(self, c_in: int, c_out: int, w_dim: int, up: str = ""):
         super().__init__()
-        self.conv = ModulatedConv(c_in, c_out, w_dim, up=up)
+        self.conv = ModulatedConv(c_in, c_out, w_dim, up=up)  # up: "" or the upsampling mode
         self.noise_strength = nn.Parameter(torch.zeros(()))
         self.bias = nn.Parameter(torch.zeros(c_out))
 
@@ -143,7 +153,7 @@ class Generator(nn.Module):
                 self.layers.append(StyleLayer(prev, ch, c.w_dim))
                 self.layer_res.append(4)
             else:
-                self.layers.extend([StyleLayer(prev, ch, c.w_dim, up=True), StyleLayer(ch, ch, c.w_dim)])
+                self.layers.extend([StyleLayer(prev, ch, c.w_dim, up=c.upsample), StyleLayer(ch, ch, c.w_dim)])
                 self.layer_res.extend([res, res])
             self.to_rgb.append(ToRGB(ch, c.w_dim))
             prev = ch
@@ -176,7 +186,7 @@ class Generator(nn.Module):
                 x = self.layers[i](x, ws[:, i], noise[i])
                 i += 1
             y = self.to_rgb[block](x, ws[:, i - 1])
-            rgb = y if rgb is None else F.interpolate(rgb, scale_factor=2, mode="bilinear", align_corners=False) + y
+            rgb = y if rgb is None else upsample2x(rgb, self.config.upsample) + y
         return rgb
 
     def forward(self, z: torch.Tensor, psi: float = 1.0, noise: list[torch.Tensor] | None = None,

@@ -113,3 +113,78 @@ def test_modulated_conv_equals_per_sample_weights():
         wi = wi / torch.sqrt(wi.pow(2).sum(dim=(1, 2, 3), keepdim=True) + 1e-8)  # w''
         expected.append(F.conv2d(x[i:i + 1], wi, padding=1))
     torch.testing.assert_close(conv(x, w), torch.cat(expected), atol=1e-5, rtol=1e-5)
+
+
+def test_the_upsampler_is_a_choice_that_keeps_the_weights_and_bicubic_leaves_less_of_a_period_2_grid():
+    """Bilinear 2x upsampling (align_corners=False) makes each output pixel 3/4 of its source and 1/4 of a
+    neighbour, so on white noise the squared step between output pixels of different sources is 4x that between
+    the two made from one source: a period-2 grid at fixed positions. Bicubic leaves less of it."""
+    from gan.stylegan import upsample2x
+
+    torch.manual_seed(0)
+    x = torch.randn(64, 1, 4, 512)
+    ratio = {}
+    for mode in ("bilinear", "bicubic"):
+        u = upsample2x(x, mode)[:, :, 4, 8:-8]  # an interior row, edges left out
+        step = (u[..., 1:] - u[..., :-1]).pow(2)
+        ratio[mode] = float(step[..., 1::2].mean() / step[..., 0::2].mean())
+    assert ratio["bilinear"] == pytest.approx(4.0, rel=0.03)
+    assert ratio["bicubic"] < 3.2
+    bilinear, bicubic = Generator(SMALL), Generator(StyleGANConfig(**{**SMALL.to_dict(), "upsample": "bicubic"}))
+    bicubic.load_state_dict(bilinear.state_dict())  # the same weights fit both
+    a, b = generate(bilinear, [1, 2]), generate(bicubic, [1, 2])
+    assert a.shape == b.shape and not torch.equal(a, b)
+    with pytest.raises(ValueError, match="upsample must be one of bilinear, bicubic"):
+        StyleGANConfig(upsample="nearest")
+
+
+def test_a_resumed_gan_run_may_switch_its_upsampler_and_nothing_else_of_the_model():
+    import dataclasses
+
+    import train_gan
+    from training.plumbing import resumed_config
+
+    saved = dataclasses.asdict(train_gan.parse_args(["--out", "x", "--channels", "64"]))
+    del saved["upsample"]  # a run saved before the flag existed
+    cfg = resumed_config(train_gan.parse_args(["--out", "x", "--resume", "--upsample", "bicubic", "--channels", "32"]),
+                         {"config": saved})
+    assert cfg.upsample == "bicubic" and cfg.model_config().upsample == "bicubic" and cfg.channels == 64
+    assert resumed_config(train_gan.parse_args(["--out", "x", "--resume"]), {"config": saved}).upsample == "bilinear"
+    with pytest.raises(SystemExit):
+        train_gan.parse_args(["--upsample", "nearest"])
+
+
+def test_gan_before_after_measures_both_checkpoints_and_reads_the_critic_studys_cells(tmp_path, monkeypatch):
+    import json
+    import sys
+
+    from helpers import bench_script
+    from lab import paths
+    from lab.checkpoint import save_stylegan_checkpoint
+
+    monkeypatch.setattr(paths, "CACHE", str(tmp_path / "cache"))
+    monkeypatch.syspath_prepend(str(paths.ROOT) + "/bench")
+    cfg = StyleGANConfig(image_size=16, z_dim=16, w_dim=16, mapping_layers=2, channels=16, min_channels=8,
+                         d_channels=16)
+    torch.manual_seed(0)
+    save_stylegan_checkpoint(str(tmp_path / "a" / "gan-before"), Generator(cfg).eval(), cfg)
+    bicubic = StyleGANConfig(**{**cfg.to_dict(), "upsample": "bicubic"})
+    save_stylegan_checkpoint(str(tmp_path / "b" / "gan-after"), Generator(bicubic).eval(), bicubic)
+    study = tmp_path / "study.json"  # a stored cell of the 12-epoch critic for the second checkpoint
+    study_mod = bench_script("critic_study")
+    import dataclasses
+
+    study.write_text(json.dumps({"gan-after": {"x": {"score": 0.9, "folds": [0.9, 0.9], "epochs": [12, 12],
+                                                     "config": dataclasses.asdict(study_mod.VARIANTS["e12-cos"])}}}))
+    out = tmp_path / "ba.md"
+    script = bench_script("gan_before_after")
+    monkeypatch.setattr(sys, "argv", ["x", "--before", str(tmp_path / "a" / "gan-before"), "--after",
+                                      str(tmp_path / "b" / "gan-after"), "--n", "40", "--study", str(study),
+                                      "--out", str(out)])
+    assert script.main() == 0
+    text = out.read_text()
+    grid = next(line for line in text.splitlines() if line.startswith("| period-2 grid"))
+    assert all(float(v) >= 0 for v in grid.strip("|").split("|")[1:])
+    critic = next(line for line in text.splitlines() if "12-epoch critic" in line)
+    assert critic.strip("|").split("|")[1:] == [" – ", " 0.900 "]
+    assert "face rate" in text and "FFD, 40 images" in text

@@ -338,7 +338,7 @@ def test_several_critics_per_fold_average_their_logits(tmp_path):
     import hashlib  # the key as it was before `critics`, `ema`, `schedule`, `detail`, `norm`, … existed
 
     key = {k: v for k, v in dataclasses.asdict(C2STConfig.quick(seed=3)).items()
-           if k not in ("critics", "ema", "schedule", "detail", "norm", "stem_stats", "rotate")}
+           if k not in ("critics", "ema", "schedule", "detail", "norm", "stem_stats", "rotate", "pick")}
     h = hashlib.sha256(json.dumps(key | {"numerics": "channels_last"}, sort_keys=True).encode())
     for images in (a, b):
         h.update(str(images.shape).encode())
@@ -510,3 +510,78 @@ def test_rotate_turns_each_training_image_by_its_own_quarter_turn_and_keeps_it_o
     turned = {orientation(a, b) for a, b in zip(x, _augment(x, C2STConfig(rotate=True), gen))}
     mirrored = {orientation(a, b) for a, b in zip(x, _augment(x, C2STConfig(), gen))}
     assert len(turned) == 8 and mirrored == {0, 4}, (turned, mirrored)
+
+
+def test_pick_keeps_the_critic_most_accurate_on_the_inner_validation_split(monkeypatch):
+    """pick=K trains K critics per fold and judges with the one most accurate on an inner validation split, never
+    looking at the test half: here the candidates are fixed rules (always 'real'; brightness, which tells the two
+    sets apart; its opposite), so the pick, and the score, are known in any order."""
+    import dataclasses
+
+    import torch
+
+    from evaluation import two_sample
+
+    class Rule(torch.nn.Module):
+        def __init__(self, sign: float):
+            super().__init__()
+            self.sign = sign
+
+        def forward(self, x):  # x in [-1, 1]; the bright set is the real one (label 1)
+            return self.sign * x.mean(dim=(1, 2, 3)) if self.sign else torch.ones(len(x))
+
+    dark, bright = np.full((40, 64, 64, 3), 60, np.uint8), np.full((40, 64, 64, 3), 200, np.uint8)
+    cfg = dataclasses.replace(C2STConfig.quick(seed=1), pick=3, val_fraction=0.25)
+    for signs in ([0.0, 1.0, -1.0], [-1.0, 0.0, 1.0], [1.0, -1.0, 0.0]):
+        calls = []
+
+        def fake_fit(x, y, cfg, gen, split=None, signs=signs):
+            val, fit = split
+            assert len(val) == 10 and len(fit) == 30 and not set(val.tolist()) & set(fit.tolist())
+            calls.append(split)
+            return Rule(signs[len(calls) % 3 - 1]), 7
+
+        monkeypatch.setattr(two_sample, "_fit", fake_fit)
+        out = two_sample.c2st(dark, bright, cfg)
+        assert out["score"] == 1.0 and out["epochs"] == [7] * 6 and len(calls) == 6
+        assert all(torch.equal(calls[0][0], c[0]) for c in calls[:3])  # one validation split per fold
+    with pytest.raises(ValueError, match=r"picking among critics needs val_fraction in \(0, 1\)"):
+        c2st(dark, bright, dataclasses.replace(C2STConfig.quick(), pick=2))
+
+
+def test_pick_trains_every_candidate_and_is_reproducible():
+    import dataclasses
+
+    a, b = textured(60, 0), blur(textured(60, 1), 2.0)
+    cfg = dataclasses.replace(C2STConfig.quick(seed=2), pick=2, val_fraction=0.25)
+    out = c2st(a, b, cfg)
+    assert len(out["epochs"]) == 4 and out == c2st(a, b, cfg) and out["score"] > 0.8
+
+
+def test_diagnose_scores_only_the_views_asked_for_and_names_them_when_one_is_unknown(monkeypatch, capsys):
+    import sys
+
+    diagnose = bench_script("diagnose")
+    assert list(diagnose.VIEW_KEYS) == ["as-is", "layout", "detail", "grey"]
+    assert list(diagnose.VIEW_KEYS.values()) == list(diagnose.VIEWS)
+    monkeypatch.setattr(sys, "argv", ["diagnose.py", "--views", "as-is,colour"])
+    with pytest.raises(SystemExit):
+        diagnose.main()
+    assert "--views takes as-is, layout, detail, grey, comma-separated; got 'as-is,colour'" in capsys.readouterr().err
+
+
+def test_critic_study_can_give_a_checkpoints_faces_the_real_faces_jpeg_history(monkeypatch):
+    """"NAME as 96 px JPEG q75": the checkpoint's faces, resized to 96 px and saved as JPEG q75 (4:2:0) as the data
+    set's faces were, so a critic cannot tell them by the real faces' block traces alone."""
+    study = bench_script("critic_study")
+    faces = blur(textured(3, 0), 1.0)
+    monkeypatch.setattr(study, "generated", lambda name, n, folder: faces if name == "anime-64" else None)
+    sets = study.make_sets(["anime-64 as 96 px JPEG q75"], 3)
+    out = sets["anime-64 as 96 px JPEG q75"]
+    assert out.shape == (3, 96, 96, 3) and out.dtype == np.uint8
+    from PIL import Image
+
+    back = np.stack([np.asarray(Image.fromarray(x).resize((64, 64), Image.Resampling.BICUBIC)) for x in out])
+    error = np.abs(back.astype(int) - faces.astype(int))
+    other = np.abs(back.astype(int) - blur(textured(3, 1), 1.0).astype(int))
+    assert 0 < error.mean() < 0.25 * other.mean()  # the same faces, with a JPEG's losses

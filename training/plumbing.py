@@ -21,7 +21,8 @@ STATE_DIR = "training_state"
 RESUME_KEEPS = {"out", "resume", "max_steps", "progress", "threads", "sample_every", "save_every", "log_every",
                 "moments_dtype", "snapshots"}
 # a cooldown is decided mid-run (warmup-stable-decay): these flags, when given at --resume, replace the saved ones
-RESUME_MAY_SET = {"decay_start", "decay_steps", "lr_min"}
+RESUME_MAY_SET = {"decay_start", "decay_steps", "lr_min", "upsample"}  # upsample: a GAN fine-tuned with another
+                                                                      # upsampler keeps its weights' shapes
 # how the optimizer's moments may be stored in the training state: float32 resumes bit for bit; bfloat16 halves
 # them (10 MB less for the default UNet, so a run committed every session grows the repo less), at the cost of
 # rounding them once per save (a relative 0.4 %), which a resumed run then carries on from
