@@ -1,6 +1,8 @@
 """Is the two-sample critic converged? Each set is scored by the critic as configured (C2STConfig()), by one
 twice as wide, and by one trained twice as long (every epoch count doubled); a converged score moves by at most
-0.01.
+0.01. The shipped critic is a CNN and the pixel-statistics critic beside it (evaluation/pixel_critic.py); a cell
+stored before that critic existed gains it on the same halves when the script meets it (about a minute;
+`--stored-only` does only that and trains no CNN).
 
     python bench/critic_study.py                         # every set, three critics: ~30 min of a core per set
     python bench/critic_study.py --sets stylegan-64 --variants base,shift4
@@ -29,14 +31,18 @@ import os
 import sys
 
 import numpy as np
+import torch
 
-from evaluation.two_sample import NEUTRAL, C2STConfig, add_noise, blur, c2st_cached, colour_shift, jpeg
+from evaluation.two_sample import (NEUTRAL, PIXEL_FIELDS, C2STConfig, add_noise, blur, c2st_cached, colour_shift, jpeg,
+                                   prepare, with_pixel_critic)
 from lab import memory, paths
 from lab.data import faces_hwc, sample_faces
 
-BASE = C2STConfig()  # since 2026-12-06: fine grain beside the picture, 60 epochs of a cosine lr
-# the critic of 2026-12-05's evening: the picture alone, at least 60 epochs, then stopped on validation plateaus
-PLATEAU = dataclasses.replace(BASE, detail=0.0, schedule="plateau", max_epochs=160, val_fraction=0.125)
+BASE = C2STConfig()  # since 2026-12-06: fine grain beside the picture, 60 epochs of a cosine lr; and (seventh
+# session) the pixel-statistics critic beside it
+# the critic of 2026-12-05's evening: the picture alone, at least 60 epochs, then stopped on validation plateaus; it
+# and the other earlier critics are kept as they were, without the pixel-statistics critic
+PLATEAU = dataclasses.replace(BASE, detail=0.0, schedule="plateau", max_epochs=160, val_fraction=0.125, pixel=0)
 COS60 = dataclasses.replace(PLATEAU, schedule="cosine", max_epochs=60, val_fraction=0.0)  # BASE without the grain
 MIN30 = dataclasses.replace(PLATEAU, ema=0.0, min_epochs=30, max_epochs=80)  # 2026-12-05's first: its last weights
 MIN0 = dataclasses.replace(MIN30, min_epochs=0)  # the critic shipped until 2026-12-05: stops on the first plateau
@@ -49,7 +55,8 @@ PICK3 = dataclasses.replace(STATS_ROT, max_epochs=120, pick=3, val_fraction=0.2)
 
 
 def doubled(cfg: C2STConfig) -> C2STConfig:
-    """Every epoch count of a critic doubled (the "long" check)."""
+    """Every epoch count of a critic doubled, and the pixel-statistics critic's iterations (the "long" check)."""
+    cfg = dataclasses.replace(cfg, pixel_iter=2 * cfg.pixel_iter)
     if cfg.schedule == "cosine":
         return dataclasses.replace(cfg, max_epochs=2 * cfg.max_epochs)
     return dataclasses.replace(cfg, patience=2 * cfg.patience, min_epochs=2 * cfg.min_epochs,
@@ -57,7 +64,8 @@ def doubled(cfg: C2STConfig) -> C2STConfig:
 
 
 def wider(cfg: C2STConfig) -> C2STConfig:
-    return dataclasses.replace(cfg, width=2 * cfg.width)
+    """Twice the CNN's width, and twice the pixel-statistics critic's resolution (the "wide" check)."""
+    return dataclasses.replace(cfg, width=2 * cfg.width, pixel=2 * cfg.pixel)
 
 
 FAMILIES = {  # a critic, and the two that double it: the check of its convergence
@@ -72,10 +80,11 @@ VARIANTS |= {
     "both": dataclasses.replace(BASE, norm="both"),
     "stats-ens3": dataclasses.replace(STATS, critics=3),  # one GroupNorm critic and one without per fold, logits averaged
     # the issue's yardstick for the StyleGAN: a 12-epoch critic like its independent one (8 convs, 32–128 channels)
-    "e12": C2STConfig(width=32, depth=2, max_epochs=12, min_epochs=0, schedule="plateau", ema=0.0, detail=0.0),
+    "e12": C2STConfig(width=32, depth=2, max_epochs=12, min_epochs=0, schedule="plateau", ema=0.0, detail=0.0,
+                      pixel=0),
     # the same 12 epochs with the lr falling to 0 and the weights' moving average scored: e12's constant lr left one
     # of its folds unlearnt on the StyleGAN (0.632), where the issue's critic told every face (0.997)
-    "e12-cos": C2STConfig(width=32, depth=2, max_epochs=12, detail=0.0),
+    "e12-cos": C2STConfig(width=32, depth=2, max_epochs=12, detail=0.0, pixel=0),
 }
 MEMBERS = {family: (family, "wide", "long") if family == "base" else (family, f"{family}-wide", f"{family}-long")
            for family in FAMILIES}
@@ -133,9 +142,12 @@ ALL_SETS = ["stylegan-64", "anime-64", "real vs real", "blur σ 0.5 px", "box-re
 
 
 FAMILY_TITLES = {
-    "base": f"`C2STConfig()` as shipped since 2026-12-06: width {BASE.width}, depth {BASE.depth}, flips only, the "
+    "base": f"`C2STConfig()` as shipped: a CNN of width {BASE.width}, depth {BASE.depth}, flips only, seeing the "
             f"image and its fine grain (image − 3x3 blur, times {BASE.detail:g}), {BASE.max_epochs} epochs of a "
-            f"cosine lr (every training image used, no stopping), the moving average of its weights scored",
+            f"cosine lr (every training image used, no stopping), the moving average of its weights scored; and "
+            f"since the seventh session the pixel-statistics critic beside it on the same halves (convex; wide: "
+            f"twice its histograms' bins, long: twice its iterations), the better of the two judging. Each cell "
+            f"names the judge and the other critic's score",
     "nonorm": "base without GroupNorm (He init instead): GroupNorm takes away each image's mean and scale per group of "
               "channels, and with them a colour cast or an overall grain level",
     "stats": "base whose head also sees the stem's responses averaged over the image, taken before any GroupNorm: "
@@ -152,8 +164,14 @@ FAMILY_TITLES = {
 
 
 def cell(r: dict | None) -> str:
-    return "–" if r is None else (f"{r['score']:.3f} ({', '.join(f'{f:.3f}' for f in r['folds'])}; "
-                                  f"{'/'.join(str(e) for e in r['epochs'])} ep, {r['minutes']:.1f} min)")
+    if r is None:
+        return "–"
+    judged = ""
+    if "pixel" in r:  # which critic judged, and the other's score
+        judged = (f"pixel; CNN {r['cnn']['score']:.3f}; " if r["judge"] == "pixel"
+                  else f"CNN; pixel {r['pixel']['score']:.3f}; ")
+    return (f"{r['score']:.3f} ({', '.join(f'{f:.3f}' for f in r['folds'])}; {judged}"
+            f"{'/'.join(str(e) for e in r['epochs'])} ep, {r['minutes']:.1f} min)")
 
 
 def write_table(results: dict, path: str, variants: list[str]) -> None:
@@ -162,9 +180,9 @@ def write_table(results: dict, path: str, variants: list[str]) -> None:
     lines = ["# Is the two-sample critic converged?", "",
              "Held-out accuracy of a critic telling each set (2000 images) from the 2,051 held-out real faces, "
              "2-fold (folds in brackets), critic seed 0; epochs trained per fold (per critic, fold by fold) and "
-             "the critic's minutes (one thread, sharing the 2 cores with other jobs). **wide** doubles the "
+             "the CNN critic's minutes (one thread, sharing the 2 cores with other jobs). **wide** doubles the "
              "critic's width, **long** every epoch count (minimum, patience, maximum). Converged: the largest change "
-             "≤ 0.01.", "",
+             "≤ 0.01. Earlier critics are CNNs alone, as they were measured.", "",
              "Reproduce: `python bench/critic_study.py` (results per cell in bench/results/critic_study.json).", ""]
     for family, members in MEMBERS.items():
         rows = [n for n in names if any(v in results.get(n, {}) for v in members)]
@@ -206,8 +224,9 @@ def variant_of(config: dict) -> str | None:
     """The variant a stored cell was measured with, by its config: names moved when the default did. A critic seed
     other than 0 is part of the name ("cos60@1"): another seed is another split into halves and another init."""
     config = {"min_epochs": 0} | NEUTRAL | config  # cells stored before a field existed: its neutral value
+    cnn = {k: v for k, v in config.items() if k not in PIXEL_FIELDS}  # a CNN's cell gains the pixel critic later
     for name, cfg in VARIANTS.items():
-        if dataclasses.asdict(cfg) | {"seed": config.get("seed")} == config:
+        if {k: v for k, v in dataclasses.asdict(cfg).items() if k not in PIXEL_FIELDS} | {"seed": config.get("seed")} == cnn:
             return name + (f"@{config['seed']}" if config.get("seed") else "")
     return None
 
@@ -259,14 +278,14 @@ def main() -> int:
     p.add_argument("--n", type=int, default=2000)
     p.add_argument("--seeds", default="0", help="critic seeds (each: its own split into halves and init)")
     p.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
+    p.add_argument("--stored-only", action="store_true",
+                   help="only add the pixel-statistics critic to stored cells (about a minute each); train no CNN")
     p.add_argument("--folder", default=paths.CHECKPOINTS, help="where checkpoint sets are found (runs/ for a run)")
     p.add_argument("--results", default=os.path.join(paths.ROOT, "bench", "results", "critic_study.json"))
     p.add_argument("--table", default=os.path.join(paths.ROOT, "docs", "critic_convergence.md"))
     args = p.parse_args()
     memory.keep_large_blocks()  # batch activations stay on the heap (lab/memory.py)
     if args.threads:
-        import torch
-
         torch.set_num_threads(args.threads)
     if not os.path.isdir(paths.FACES):
         sys.exit(f"no real faces at {paths.FACES}: set ANIME_FACES_DIR")
@@ -282,10 +301,15 @@ def main() -> int:
     for seed, variant in [(s, v) for s in seeds for v in variants]:  # every set at base first: the table fills
         for name in wanted:                                            # in the order it is read
             key = variant + (f"@{seed}" if seed else "")
-            if key in results.get(name, {}):
+            cfg = dataclasses.replace(VARIANTS[variant], seed=seed)
+            have = results.get(name, {}).get(key)
+            if (have is not None and (not cfg.pixel or "pixel" in have)) or (have is None and args.stored_only):
                 continue
-            out = dict(c2st_cached(sets[name], held, dataclasses.replace(VARIANTS[variant], seed=seed)))
-            out["minutes"] = out["seconds"] / 60  # the critic's own time, also when it comes from the cache
+            if have is not None:  # a CNN's cell stored before the pixel critic: that critic beside it, same halves
+                out = with_pixel_critic(have, *prepare(sets[name], held, torch.Generator().manual_seed(seed)), cfg)
+            else:
+                out = dict(c2st_cached(sets[name], held, cfg))
+                out["minutes"] = out["seconds"] / 60  # the critic's own time, also when it comes from the cache
             results.setdefault(name, {})[key] = out
             print(f"{name} · {key}: {out['score']:.3f} (folds {out['folds']}, epochs {out['epochs']}, "
                   f"{out['minutes']:.1f} min)", flush=True)

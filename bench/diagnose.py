@@ -99,6 +99,11 @@ def generated(registry: Registry, name: str, n: int, first_seed: int = 0) -> np.
     return cached_images(registry.model(name), name, n, first_seed)
 
 
+def critics(scores: dict | None) -> str:
+    """A view's two critics' scores, for the table: " (CNN 0.981, pixel 0.843)"."""
+    return f" (CNN {scores['cnn']:.3f}, pixel {scores['pixel']:.3f})" if scores else ""
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--n", type=int, default=2000, help="images per set")
@@ -143,6 +148,8 @@ def main() -> int:
             print(f"  {name}, {view}: {result['score']:.3f} (folds {', '.join(f'{f:.3f}' for f in result['folds'])}; "
                   f"{time.perf_counter() - t0:.0f} s)", flush=True)
             row[view] = result["score"]
+            if "pixel" in result:  # both critics' scores: which of them sees the view's cue
+                row[view + " critics"] = {"cnn": result["cnn"]["score"], "pixel": result["pixel"]["score"]}
             if "saliency" in result:
                 saliencies[name] = result["saliency"]
         stats = {"sharpness": sharpness(images), "saturation": saturation(images), "diversity": diversity(images),
@@ -154,10 +161,12 @@ def main() -> int:
 
     os.makedirs(args.out, exist_ok=True)
     keys = list(views) + list(real_stats)
-    md = ["Two-sample score by view (0.5 = like real) · statistics relative to the held-out real faces (1 = same)",
+    md = ["Two-sample score by view (0.5 = like real; the better of the CNN and the pixel-statistics critic, both in "
+          "brackets) · statistics relative to the held-out real faces (1 = same)",
           "", "| set | " + " | ".join(keys) + " |", "|---" * (len(keys) + 1) + "|"]
     md += ["| " + r["set"] + " | " + " | ".join("—" if r["set"].startswith("real") and k == "nearest training face"
-                                                else f"{r[k]:.3f}" for k in keys) + " |" for r in rows]
+                                                else f"{r[k]:.3f}" + critics(r.get(k + " critics")) for k in keys)
+           + " |" for r in rows]
     text = "\n".join(md)
     print("\n" + text)
     suffix = "" if not args.checkpoints else "-" + "-".join(names)

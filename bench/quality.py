@@ -34,9 +34,14 @@ from lab.pipeline import cached_images, generate_batches
 from lab.registry import Registry
 
 
-def row(name: str, scores: list[float], extra: dict | None = None) -> dict:
+def row(name: str, results: list[dict], extra: dict | None = None) -> dict:
+    """A table row from one c2st result per seed: the score per seed, and each critic's (the CNN's and the pixel
+    statistics') where both judged."""
+    scores = [r["score"] for r in results]
+    critics = {"cnn_scores": [r["cnn"]["score"] for r in results],
+               "pixel_scores": [r["pixel"]["score"] for r in results]} if all("pixel" in r for r in results) else {}
     return {"set": name, "scores": scores, "mean": float(np.mean(scores)),
-            "spread": float(np.max(scores) - np.min(scores)), **(extra or {})}
+            "spread": float(np.max(scores) - np.min(scores)), **critics, **(extra or {})}
 
 
 def setting_name(sampler: str, steps: int, eta: float) -> str:
@@ -71,11 +76,11 @@ def calibration_rows(args, train: np.ndarray, held: np.ndarray) -> list[dict]:
                        ("training faces blurred, σ 0.25 px", lambda x, s: blur(x, 0.25)),
                        ("training faces blurred, σ 0.5 px", lambda x, s: blur(x, 0.5)),
                        ("training faces + noise, σ 4/255", lambda x, s: add_noise(x, 4, s))):
-        scores = []
+        results = []
         for s in range(args.calibration_seeds or args.seeds):
             sample = train[np.sort(np.random.default_rng(s).choice(len(train), args.n, replace=False))]
-            scores.append(c2st_cached(make(sample, s), held, C2STConfig(seed=s))["score"])
-        rows.append(row(name, scores))
+            results.append(c2st_cached(make(sample, s), held, C2STConfig(seed=s)))
+        rows.append(row(name, results))
         print(f"{name}: {rows[-1]['mean']:.3f} (spread {rows[-1]['spread']:.3f})", flush=True)
     return rows
 
@@ -86,7 +91,7 @@ def checkpoint_row(args, model, name: str, held: np.ndarray) -> dict:
     asked = (args.sampler, args.steps, args.eta)
     default_setting = args.sampler is None or asked == model.default_sampler()
     asked = model.default_sampler() if default_setting else asked
-    scores, seconds = [], 0.0
+    results, seconds = [], 0.0
     for s in range(args.seeds):
         t0 = time.perf_counter()
         if default_setting:  # generate.py's defaults: the generated sets are cached and shared with FFD's
@@ -96,23 +101,62 @@ def checkpoint_row(args, model, name: str, held: np.ndarray) -> dict:
             images = np.concatenate([b for _, b in generate_batches(model, seeds, args.sampler, args.steps,
                                                                     args.eta, 64)])
         seconds += time.perf_counter() - t0
-        scores.append(c2st_cached(images, held, dataclasses.replace(args.critic_config, seed=s))["score"])
+        results.append(c2st_cached(images, held, dataclasses.replace(args.critic_config, seed=s)))
     setting = "StyleGAN, ψ 1" if not model.has_steps else setting_name(*asked)
-    result = row(f"{name} ({setting})", scores, {"checkpoint": name, "steps_trained": model.config.get("steps_trained"),
+    result = row(f"{name} ({setting})", results, {"checkpoint": name, "steps_trained": model.config.get("steps_trained"),
                                                   "split": model.config.get("data", {}).get("split", "all")})
     critic = {k: v for k, v in dataclasses.asdict(C2STConfig()).items() if k != "seed"}  # seed s for seed s
     report = {"two_sample": result, "n_per_set": args.n, "setting": setting, "critic": critic,
               "real": "held-out split of " + os.path.basename(paths.FACES),
               "command": " ".join(["python bench/quality.py"] + sys.argv[1:]), "generation_seconds": seconds / args.seeds}
     if (not model.has_steps or default_setting) and args.critic == "base":  # what the app's picker shows
-        path = os.path.join(args.folder, name, paths.TWO_SAMPLE)
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        if os.path.isfile(path):  # keep the FFD bench/ffd_calibration.py wrote beside it
-            with open(path) as f:
-                report["ffd"] = json.load(f).get("ffd")
-        with open(path, "w") as f:
-            json.dump(report, f, indent=2)
+        write_report(os.path.join(args.folder, name, paths.TWO_SAMPLE), report)
     return result
+
+
+def write_report(path: str, report: dict) -> None:
+    """A checkpoint's report/two_sample.json (what the app's picker shows), keeping the FFD beside it."""
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    if os.path.isfile(path):  # keep the FFD bench/ffd_calibration.py wrote beside it
+        with open(path) as f:
+            report["ffd"] = json.load(f).get("ffd")
+    with open(path, "w") as f:
+        json.dump(report, f, indent=2)
+
+
+def add_pixel(args, held: np.ndarray) -> list[dict]:
+    """--add-pixel: the pixel-statistics critic beside each checkpoint row of the full table, scored on the halves
+    the stored CNN scores were (the same images and critic seed; seconds a score), no CNN trained again; each score
+    becomes the better critic's, and each checkpoint's report is rewritten."""
+    import torch
+
+    from evaluation.pixel_critic import pixel_critic_folds
+    from evaluation.two_sample import prepare
+
+    with open(os.path.join(args.out, "quality.json")) as f:
+        table = json.load(f)
+    cfg, registry, rows = C2STConfig(), Registry(args.folder), []
+    for r in table["rows"]:
+        if "checkpoint" not in r or "pixel_scores" in r:
+            rows.append(r)
+            continue
+        model, results = registry.model(r["checkpoint"]), []
+        for s, cnn in enumerate(r["scores"]):
+            images = cached_images(model, r["checkpoint"], table["n_per_set"], 100_000 * s)
+            pixel = pixel_critic_folds(*prepare(images, held, torch.Generator().manual_seed(s)), s, cfg.pixel,
+                                       cfg.pixel_iter)
+            results.append({"score": max(cnn, pixel["score"]), "cnn": {"score": cnn}, "pixel": pixel})
+        extra = {k: r[k] for k in ("checkpoint", "steps_trained", "split") if k in r}
+        rows.append(row(r["set"], results, extra))
+        print(f"{r['set']}: {rows[-1]['mean']:.3f} (CNN {np.mean(r['scores']):.3f}, pixel statistics "
+              f"{np.mean(rows[-1]['pixel_scores']):.3f})", flush=True)
+        path = os.path.join(args.folder, r["checkpoint"], paths.TWO_SAMPLE)
+        with open(path) as f:
+            report = json.load(f)
+        report |= {"two_sample": rows[-1], "critic": {k: v for k, v in dataclasses.asdict(cfg).items() if k != "seed"},
+                   "command": "python bench/quality.py --add-pixel"}
+        write_report(path, report)
+    return rows
 
 
 def main() -> int:
@@ -130,6 +174,9 @@ def main() -> int:
     p.add_argument("--eta", type=float, default=0.0, help="with --sampler")
     p.add_argument("--merge", action="store_true",
                    help="put this run's rows into the full table (quality.json/md), replacing rows of the same set")
+    p.add_argument("--add-pixel", action="store_true",
+                   help="add the pixel-statistics critic to the full table's stored checkpoint rows (seconds a score; "
+                        "no CNN trained again) and rewrite the checkpoints' reports")
     p.add_argument("--critic", default="base", help="a critic of bench/critic_study.py (default base: C2STConfig(), "
                    "the shipped one); another writes quality-critic-NAME.md and leaves the checkpoints' reports alone")
     args = p.parse_args()
@@ -144,20 +191,25 @@ def main() -> int:
     held, train = real_faces("heldout"), real_faces("train")
     print(f"{len(held)} held-out real faces, {len(train)} training faces; {args.n} per set, {args.seeds} seeds",
           flush=True)
-    rows = [] if args.skip_calibration else calibration_rows(args, train, held)
     default_setting = args.sampler is None or (args.sampler, args.steps, args.eta) == ("dpm-solver", 20, 0.0)  # names
-    registry = Registry(args.folder)
-    for name in [n for n in args.checkpoints.split(",") if n] or registry.names():
-        rows.append(checkpoint_row(args, registry.model(name), name, held))
-        print(f"{rows[-1]['set']}: {rows[-1]['mean']:.3f} (spread {rows[-1]['spread']:.3f})", flush=True)
+    if args.add_pixel:
+        rows, full = add_pixel(args, held), True
+    else:
+        rows = [] if args.skip_calibration else calibration_rows(args, train, held)
+        registry = Registry(args.folder)
+        for name in [n for n in args.checkpoints.split(",") if n] or registry.names():
+            rows.append(checkpoint_row(args, registry.model(name), name, held))
+            print(f"{rows[-1]['set']}: {rows[-1]['mean']:.3f} (spread {rows[-1]['spread']:.3f})", flush=True)
+        full = not args.skip_calibration and not args.checkpoints
     os.makedirs(args.out, exist_ok=True)
-    full = not args.skip_calibration and not args.checkpoints
     if args.merge and not full:
         rows = merged(os.path.join(args.out, "quality.json"), rows, args.n, args.seeds)
         full = True
-    md = ["| images | two-sample score, mean over seeds | spread (max − min) | per seed |", "|---|---|---|---|"]
-    md += [f"| {r['set']} | {r['mean']:.3f} | {r['spread']:.3f} | {', '.join(f'{v:.3f}' for v in r['scores'])} |"
-           for r in rows]
+    md = ["| images | two-sample score, mean over seeds | spread (max − min) | per seed | the CNN critic per seed | "
+          "the pixel-statistics critic per seed |", "|---|---|---|---|---|---|"]
+    md += [f"| {r['set']} | {r['mean']:.3f} | {r['spread']:.3f} | {', '.join(f'{v:.3f}' for v in r['scores'])} | "
+           + " | ".join(", ".join(f"{v:.3f}" for v in r[k]) if k in r else "–" for k in ("cnn_scores", "pixel_scores"))
+           + " |" for r in rows]
     text = "\n".join(md)
     print("\n" + text)
     suffix = "" if full else "-partial" if default_setting else f"-{args.sampler}{args.steps}-eta{args.eta:g}"

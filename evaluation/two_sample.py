@@ -7,7 +7,10 @@ scored on the other halves, then the halves swap (2-fold cross-validation). The 
 accuracy: 0.5 means the critic cannot tell the sets apart, 1.0 that it tells every image apart. Unlike a
 face-detector rate it does not saturate: blurring real faces by half a pixel is already visible to it. It sees
 each image's fine grain beside the picture (`C2STConfig.detail`): without it, a critic found such cues only in
-some runs (docs/critic_convergence.md).
+some runs (docs/critic_convergence.md). A second critic, convex, over each image's pixel statistics
+(evaluation/pixel_critic.py), is trained and scored on the same halves: it finds a faint colour cast, blur or noise
+in every run, where a CNN finds it in some. The score is the better of the two critics' held-out accuracies
+(both are reported), so a cue either critic can see counts.
 
 The real faces must be ones no model was trained on: `lab.data`'s held-out split.
 """
@@ -27,6 +30,7 @@ SIZE, QUALITY = 64, 95
 # fields added after scores were cached, at the value that changes nothing
 NEUTRAL = {"critics": 1, "ema": 0.0, "schedule": "plateau", "detail": 0.0, "norm": "group", "stem_stats": False,
            "rotate": False, "pick": 1}
+PIXEL_FIELDS = ("pixel", "pixel_iter")  # the pixel-statistics critic's: not part of a cached CNN score's key
 NUMERICS = "channels_last"  # part of a cached score's key: the same config in another memory format trains apart
 
 
@@ -96,11 +100,12 @@ def _binomial_blur(x: torch.Tensor) -> torch.Tensor:
 
 @dataclass
 class C2STConfig:
-    """The critic and how long it trains. The defaults are the strongest critic measured so far: it sees each
+    """The critics and how long they train. The defaults are the strongest measured so far: a CNN that sees each
     image's fine grain beside the picture (without it, a critic found the box filter in some runs and not in others,
-    and missed the diffusion default's smoothness) and trains on a fixed budget whose lr falls to 0. How near converged
-    it is (doubling its width or its training should move no score by more than 0.01) is
-    docs/critic_convergence.md. `quick()` is for tests."""
+    and missed the diffusion default's smoothness) and trains on a fixed budget whose lr falls to 0, and beside it the
+    pixel-statistics critic (`pixel`), which finds the faint colour cast, blur and noise that the CNN finds in some
+    runs only. How near converged they are (doubling their width or their training should move no score by more than
+    0.01) is docs/critic_convergence.md. `quick()` is for tests."""
     width: int = 16
     depth: int = 2
     max_epochs: int = 60
@@ -129,6 +134,8 @@ class C2STConfig:
     pick: int = 1  # > 1: per critic, train this many from their own inits and data orders on the training half less
                    # its inner validation split (val_fraction), and keep the one most accurate there: on a faint cue
                    # a critic finds it or does not, and the inner split tells which without touching the test half
+    pixel: int = 1  # the pixel-statistics critic's resolution (2: every histogram's bins doubled); 0: the CNN alone
+    pixel_iter: int = 500  # its L-BFGS iterations (it is convex: more change nothing once it has converged)
     seed: int = 0
 
     @classmethod
@@ -272,15 +279,12 @@ def c2st(generated: np.ndarray, real: np.ndarray, config: C2STConfig | None = No
     if cfg.pick < 1 or (cfg.pick > 1 and not 0 < cfg.val_fraction < 1):
         raise ValueError(f"pick must be >= 1, and picking among critics needs val_fraction in (0, 1); got pick "
                          f"{cfg.pick} and val_fraction {cfg.val_fraction}")
-    n = min(len(generated), len(real))
-    if n < 20:
-        raise ValueError(f"the two-sample test needs at least 20 images per set, got {len(generated)} and {len(real)}")
+    if cfg.pixel < 0 or cfg.pixel_iter < 1:
+        raise ValueError(f"pixel must be 0 (no pixel-statistics critic) or more and pixel_iter 1 or more, got "
+                         f"{cfg.pixel} and {cfg.pixel_iter}")
     gen = torch.Generator().manual_seed(cfg.seed)
-    # shuffle before halving: a set in file-name order can drift in style from its first half to its second
-    # (these faces do), and a critic trained on one half would then be scored on another distribution
-    fake_t = _to_tensor(standardise(generated[torch.randperm(len(generated), generator=gen)[:n].numpy()]))
-    real_t = _to_tensor(standardise(real[torch.randperm(len(real), generator=gen)[:n].numpy()]))
-    halves = [(slice(0, n // 2), slice(n // 2, 2 * (n // 2))), (slice(n // 2, 2 * (n // 2)), slice(0, n // 2))]
+    fake_u8, real_u8, halves = prepare(generated, real, gen)
+    fake_t, real_t, n = _to_tensor(fake_u8), _to_tensor(real_u8), len(fake_u8)
     folds, trained, maps = [], [], []
     for train, test in halves:
         x_train = torch.cat([fake_t[train], real_t[train]])
@@ -296,7 +300,39 @@ def c2st(generated: np.ndarray, real: np.ndarray, config: C2STConfig | None = No
                     maps.append(saliency(critic, fake_t[test]))
         folds.append(float(((logits > 0).float() == y).float().mean()))
     out = {"score": float(np.mean(folds)), "folds": folds, "epochs": trained, "n_per_set": n, "config": asdict(cfg)}
+    out = with_pixel_critic(out, fake_u8, real_u8, halves, cfg)
     return out | ({"saliency": np.mean(maps, axis=0)} if with_saliency else {})
+
+
+def prepare(generated: np.ndarray, real: np.ndarray, gen: torch.Generator
+            ) -> tuple[np.ndarray, np.ndarray, list[tuple[slice, slice]]]:
+    """Both sets standardised, shuffled by `gen` and cut to the smaller one's length, and the two folds' (train,
+    test) halves."""
+    n = min(len(generated), len(real))
+    if n < 20:
+        raise ValueError(f"the two-sample test needs at least 20 images per set, got {len(generated)} and {len(real)}")
+    # shuffle before halving: a set in file-name order can drift in style from its first half to its second
+    # (these faces do), and a critic trained on one half would then be scored on another distribution
+    fake = standardise(generated[torch.randperm(len(generated), generator=gen)[:n].numpy()])
+    real_s = standardise(real[torch.randperm(len(real), generator=gen)[:n].numpy()])
+    halves = [(slice(0, n // 2), slice(n // 2, 2 * (n // 2))), (slice(n // 2, 2 * (n // 2)), slice(0, n // 2))]
+    return fake, real_s, halves
+
+
+def with_pixel_critic(cnn: dict, fake_u8: np.ndarray, real_u8: np.ndarray, halves: list[tuple[slice, slice]],
+                      cfg: C2STConfig) -> dict:
+    """A CNN critic's result (c2st with pixel=0) with the pixel-statistics critic's beside it, trained and scored on
+    the same halves (`prepare`'s): "score" and "folds" are the better critic's, "judge" says which ("cnn" on a tie), "cnn" and
+    "pixel" hold both. With cfg.pixel 0, the CNN's result as it is."""
+    if not cfg.pixel:
+        return cnn
+    from evaluation.pixel_critic import pixel_critic_folds
+
+    pixel = pixel_critic_folds(fake_u8, real_u8, halves, cfg.seed, cfg.pixel, cfg.pixel_iter)
+    judge = "pixel" if pixel["score"] > cnn["score"] else "cnn"
+    best = pixel if judge == "pixel" else cnn
+    return cnn | {"score": best["score"], "folds": best["folds"], "judge": judge, "config": asdict(cfg),
+                  "cnn": {"score": cnn["score"], "folds": cnn["folds"]}, "pixel": pixel}
 
 
 def c2st_cached(generated: np.ndarray, real: np.ndarray, config: C2STConfig | None = None,
@@ -311,29 +347,39 @@ def c2st_cached(generated: np.ndarray, real: np.ndarray, config: C2STConfig | No
     from lab import paths
 
     cfg = config or C2STConfig()
-    # a field added later keys as before at its neutral value: scores stored before it existed stay found
-    key = {k: v for k, v in asdict(cfg).items() if NEUTRAL.get(k, object()) != v}
+    # the CNN's result is what is stored (the pixel-statistics critic takes seconds and is added on each call), keyed
+    # without the pixel critic's fields; a field added later keys as before at its neutral value: scores stored
+    # before it existed stay found
+    cnn_cfg = replace(cfg, pixel=0)
+    key = {k: v for k, v in asdict(cnn_cfg).items() if NEUTRAL.get(k, object()) != v and k not in PIXEL_FIELDS}
     h = hashlib.sha256(json.dumps(key | {"numerics": NUMERICS}, sort_keys=True).encode())
     for images in (generated, real):
         arr = np.ascontiguousarray(images, dtype=np.uint8)
         h.update(str(arr.shape).encode())
         h.update(arr.tobytes())
     path = os.path.join(cache_dir or os.path.join(paths.CACHE, "c2st"), h.hexdigest()[:24] + ".json")
+    out = None
     if os.path.isfile(path):
         with open(path) as f:
             out = json.load(f)
-        if not with_saliency or "saliency" in out:
-            return out | ({"saliency": np.asarray(out["saliency"], dtype=np.float32)} if "saliency" in out else {})
-    import time
+        if with_saliency and "saliency" not in out:  # stored without one: computed again, to the same score
+            out = None
+    if out is None:
+        import time
 
-    t0 = time.perf_counter()
-    out = c2st(generated, real, cfg, with_saliency=with_saliency) | {"seconds": 0.0}
-    out["seconds"] = time.perf_counter() - t0
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    with open(path + ".tmp", "w") as f:  # written whole, then moved: a stopped run leaves no half file
-        json.dump(out | ({"saliency": out["saliency"].tolist()} if with_saliency else {}), f)
-    os.replace(path + ".tmp", path)
-    return out
+        t0 = time.perf_counter()
+        out = c2st(generated, real, cnn_cfg, with_saliency=with_saliency) | {"seconds": 0.0}
+        out["seconds"] = time.perf_counter() - t0
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path + ".tmp", "w") as f:  # written whole, then moved: a stopped run leaves no half file
+            json.dump(out | ({"saliency": out["saliency"].tolist()} if with_saliency else {}), f)
+        os.replace(path + ".tmp", path)
+    if "saliency" in out:
+        out["saliency"] = np.asarray(out["saliency"], dtype=np.float32)
+    if not cfg.pixel:
+        return out
+    fake_u8, real_u8, halves = prepare(generated, real, torch.Generator().manual_seed(cfg.seed))
+    return with_pixel_critic(out, fake_u8, real_u8, halves, cfg)
 
 
 def blur(images: np.ndarray, sigma: float) -> np.ndarray:
