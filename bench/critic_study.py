@@ -1,8 +1,8 @@
 """Is the two-sample critic converged? Each set is scored by the critic as configured (C2STConfig()), by one
 twice as wide, and by one trained twice as long (every epoch count doubled); a converged score moves by at most
 0.01. The shipped critic is a CNN and the pixel-statistics critic beside it (evaluation/pixel_critic.py); a cell
-stored before that critic existed gains it on the same halves when the script meets it (about a minute;
-`--stored-only` does only that and trains no CNN).
+stored before that critic existed, or with an older set of its features, gains it on the same halves when the
+script meets it (about a minute; `--stored-only` does only that and trains no CNN).
 
     python bench/critic_study.py                         # every set, three critics: ~30 min of a core per set
     python bench/critic_study.py --sets stylegan-64 --variants base,shift4
@@ -33,6 +33,7 @@ import sys
 import numpy as np
 import torch
 
+from evaluation.pixel_critic import is_current
 from evaluation.two_sample import (NEUTRAL, PIXEL_FIELDS, C2STConfig, add_noise, blur, c2st_cached, colour_shift, jpeg,
                                    prepare, with_pixel_critic)
 from lab import memory, paths
@@ -279,7 +280,8 @@ def main() -> int:
     p.add_argument("--seeds", default="0", help="critic seeds (each: its own split into halves and init)")
     p.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
     p.add_argument("--stored-only", action="store_true",
-                   help="only add the pixel-statistics critic to stored cells (about a minute each); train no CNN")
+                   help="only add the pixel-statistics critic to stored cells that lack it or have an older set of its "
+                   "features (about a minute each); train no CNN")
     p.add_argument("--folder", default=paths.CHECKPOINTS, help="where checkpoint sets are found (runs/ for a run)")
     p.add_argument("--results", default=os.path.join(paths.ROOT, "bench", "results", "critic_study.json"))
     p.add_argument("--table", default=os.path.join(paths.ROOT, "docs", "critic_convergence.md"))
@@ -303,9 +305,10 @@ def main() -> int:
             key = variant + (f"@{seed}" if seed else "")
             cfg = dataclasses.replace(VARIANTS[variant], seed=seed)
             have = results.get(name, {}).get(key)
-            if (have is not None and (not cfg.pixel or "pixel" in have)) or (have is None and args.stored_only):
+            current = have is not None and (not cfg.pixel or ("pixel" in have and is_current(have["pixel"])))
+            if current or (have is None and args.stored_only):
                 continue
-            if have is not None:  # a CNN's cell stored before the pixel critic: that critic beside it, same halves
+            if have is not None:  # a CNN's cell stored before the pixel critic or its features: it anew, same halves
                 out = with_pixel_critic(have, *prepare(sets[name], held, torch.Generator().manual_seed(seed)), cfg)
             else:
                 out = dict(c2st_cached(sets[name], held, cfg))

@@ -38,8 +38,8 @@ def row(name: str, results: list[dict], extra: dict | None = None) -> dict:
     """A table row from one c2st result per seed: the score per seed, and each critic's (the CNN's and the pixel
     statistics') where both judged."""
     scores = [r["score"] for r in results]
-    critics = {"cnn_scores": [r["cnn"]["score"] for r in results],
-               "pixel_scores": [r["pixel"]["score"] for r in results]} if all("pixel" in r for r in results) else {}
+    critics = {"cnn_scores": [r["cnn"]["score"] for r in results], "pixel_scores": [r["pixel"]["score"] for r in results],
+               "pixel_feature_set": results[0]["pixel"]["feature_set"]} if all("pixel" in r for r in results) else {}
     return {"set": name, "scores": scores, "mean": float(np.mean(scores)),
             "spread": float(np.max(scores) - np.min(scores)), **critics, **(extra or {})}
 
@@ -126,22 +126,23 @@ def write_report(path: str, report: dict) -> None:
 
 def add_pixel(args, held: np.ndarray) -> list[dict]:
     """--add-pixel: the pixel-statistics critic beside each checkpoint row of the full table, scored on the halves
-    the stored CNN scores were (the same images and critic seed; seconds a score), no CNN trained again; each score
-    becomes the better critic's, and each checkpoint's report is rewritten."""
+    the stored CNN scores were (the same images and critic seed; about a minute a score), no CNN trained again; each
+    score becomes the better critic's, and each checkpoint's report is rewritten. A row whose pixel critic had an
+    older set of features gets it anew."""
     import torch
 
-    from evaluation.pixel_critic import pixel_critic_folds
+    from evaluation.pixel_critic import FEATURE_SET, pixel_critic_folds
     from evaluation.two_sample import prepare
 
     with open(os.path.join(args.out, "quality.json")) as f:
         table = json.load(f)
     cfg, registry, rows = C2STConfig(), Registry(args.folder), []
     for r in table["rows"]:
-        if "checkpoint" not in r or "pixel_scores" in r:
+        if "checkpoint" not in r or ("pixel_scores" in r and r.get("pixel_feature_set", 1) == FEATURE_SET):
             rows.append(r)
             continue
         model, results = registry.model(r["checkpoint"]), []
-        for s, cnn in enumerate(r["scores"]):
+        for s, cnn in enumerate(r.get("cnn_scores", r["scores"])):  # an older pixel critic's scores: replaced
             images = cached_images(model, r["checkpoint"], table["n_per_set"], 100_000 * s)
             pixel = pixel_critic_folds(*prepare(images, held, torch.Generator().manual_seed(s)), s, cfg.pixel,
                                        cfg.pixel_iter)
@@ -175,7 +176,8 @@ def main() -> int:
     p.add_argument("--merge", action="store_true",
                    help="put this run's rows into the full table (quality.json/md), replacing rows of the same set")
     p.add_argument("--add-pixel", action="store_true",
-                   help="add the pixel-statistics critic to the full table's stored checkpoint rows (seconds a score; "
+                   help="add the pixel-statistics critic to the full table's stored checkpoint rows that lack it or have "
+                        "an older set of its features (about a minute a score; "
                         "no CNN trained again) and rewrite the checkpoints' reports")
     p.add_argument("--critic", default="base", help="a critic of bench/critic_study.py (default base: C2STConfig(), "
                    "the shipped one); another writes quality-critic-NAME.md and leaves the checkpoints' reports alone")

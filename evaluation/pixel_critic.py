@@ -5,7 +5,9 @@ runs and not in others: its training fits the faces first, and whether it finds 
 is a lottery of its init (docs/critic_convergence.md). A cast or a grain level is a property of an image's pixel
 statistics, so this critic sees only those: per-channel value histograms (with every level near black and white
 on its own, where a cast clips), histograms of the channel differences, of the fine grain (image − 3x3 binomial
-blur), and the grain's energy at each position modulo the JPEG block. Its training is convex (L-BFGS to a unique
+blur), of the grain where the picture is flattest (noise shows there, where real faces are smooth), of the
+grain's local energy, of the grain against the gradient on the steepest edges (their sharpness), and the grain's
+energy at each position modulo the JPEG block. Its training is convex (L-BFGS to a unique
 optimum, the L2 penalty chosen on an inner validation split of the training half), so it has no lottery: it finds
 such a cue whenever the statistics carry it, in every fold and run. It sees no layout, which the CNN does.
 
@@ -17,7 +19,12 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-PENALTIES = tuple(10 ** (k / 2) for k in range(-8, 3))  # L2 penalties tried, 1e-4 … 10 in half decades
+PENALTIES = tuple(10 ** (k / 2) for k in range(-10, 3))  # L2 penalties tried, 1e-5 … 10 in half decades
+# which features: 1 (2026-12-06) the value, difference and grain histograms and the grain per block position; 2 adds
+# the grain's local energy, the grain where the image is flattest and the edges' sharpness. A score stored with
+# another set is computed again (bench/critic_study.py, bench/quality.py --add-pixel)
+FEATURE_SET = 2
+FLAT_FRACTION = 0.1  # the flattest tenth of an image's pixels (lowest local grain energy)
 INNER_FOLDS = 5  # the penalty is the one with the lowest validation loss over a 5-fold split of the training half
 
 
@@ -32,9 +39,17 @@ def _histograms(values: np.ndarray, bins: int, lo: float, hi: float, clip: bool 
     return counts.astype(np.float64) / values.shape[1]
 
 
+def _box_mean(a: np.ndarray, k: int) -> np.ndarray:
+    """Mean of [N, H, W] over each k x k window (k odd, edges repeated), same size."""
+    p = k // 2
+    c = np.pad(np.pad(a, ((0, 0), (p, p), (p, p)), mode="edge").cumsum(1).cumsum(2), ((0, 0), (1, 0), (1, 0)))
+    h, w = a.shape[1:]
+    return (c[:, k:k + h, k:k + w] - c[:, :h, k:k + w] - c[:, k:k + h, :w] + c[:, :h, :w]) / (k * k)
+
+
 def pixel_features(images: np.ndarray, resolution: int = 1) -> np.ndarray:
-    """uint8 [N, H, W, 3] images (H, W multiples of 16) → float64 [N, D] pixel statistics (D = 521 at
-    resolution 1, 1169 at 2)."""
+    """uint8 [N, H, W, 3] images (H, W multiples of 16) → float64 [N, D] pixel statistics (D = 705 at
+    resolution 1, 1537 at 2)."""
     if resolution < 1:
         raise ValueError(f"resolution must be 1 or more, got {resolution}")
     x = np.asarray(images, dtype=np.float64)
@@ -52,6 +67,21 @@ def pixel_features(images: np.ndarray, resolution: int = 1) -> np.ndarray:
     grain = x - sum(k[i] * k[j] * padded[:, i:i + h, j:j + w] for i in range(3) for j in range(3)) / 16
     for c in range(3):
         out.append(_histograms(grain[..., c].reshape(n, -1), 40 * resolution, -20, 20))
+    # the grain's local energy (5x5 mean of its square, over colour), and the grain in the flattest tenth of each
+    # image: a faint noise lifts the floor of both, which the whole image's histograms dilute in the faces' edges
+    local = _box_mean((grain * grain).sum(-1), 5)
+    out.append(_histograms(np.log(local.reshape(n, -1) + 1e-3), 32 * resolution, np.log(1e-3), np.log(1e3)))
+    flat = local <= np.quantile(local.reshape(n, -1), FLAT_FRACTION, axis=1)[:, None, None]
+    for c in range(3):
+        values = np.where(flat, grain[..., c], 1e6).reshape(n, -1)  # 1e6: outside every bin, left out
+        out.append(_histograms(values, 40 * resolution, -5, 5, clip=False) / FLAT_FRACTION)
+    # an edge's sharpness: the grain's energy against the gradient's on the steepest tenth of each image (a blur
+    # lowers the first more than the second)
+    dx, dy = padded[:, 1:-1, 2:] - padded[:, 1:-1, :-2], padded[:, 2:, 1:-1] - padded[:, :-2, 1:-1]
+    gradient = ((dx * dx + dy * dy) / 4).sum(-1)  # central differences, over colour
+    steep = gradient >= np.quantile(gradient.reshape(n, -1), 1 - FLAT_FRACTION, axis=1)[:, None, None]
+    ratio = np.where(steep, np.log(((grain * grain).sum(-1) + 1e-3) / (gradient + 1e-3)), 1e6).reshape(n, -1)
+    out.append(_histograms(ratio, 32 * resolution, -8, 2, clip=False) / FLAT_FRACTION)
     energy = np.abs(grain).mean(-1)
     p = 8 * resolution  # the grain's energy at each position in the (JPEG) block
     out.append(energy.reshape(n, h // p, p, w // p, p).mean(axis=(1, 3)).reshape(n, p * p))
@@ -121,4 +151,10 @@ def pixel_critic_folds(fake: np.ndarray, real: np.ndarray, halves: list[tuple[sl
         folds.append(_accuracy(x_test, y_test, _fit(x_train, y_train, chosen, max_iter)))
         penalties.append(chosen)
     return {"score": float(np.mean(folds)), "folds": folds, "penalties": penalties, "resolution": resolution,
-            "max_iter": max_iter}
+            "max_iter": max_iter, "feature_set": FEATURE_SET}
+
+
+def is_current(pixel: dict) -> bool:
+    """Whether a stored pixel critic's result was computed with today's features (results from before the field
+    existed are feature set 1)."""
+    return pixel.get("feature_set", 1) == FEATURE_SET

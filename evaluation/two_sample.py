@@ -323,10 +323,14 @@ def with_pixel_critic(cnn: dict, fake_u8: np.ndarray, real_u8: np.ndarray, halve
                       cfg: C2STConfig) -> dict:
     """A CNN critic's result (c2st with pixel=0) with the pixel-statistics critic's beside it, trained and scored on
     the same halves (`prepare`'s): "score" and "folds" are the better critic's, "judge" says which ("cnn" on a tie), "cnn" and
-    "pixel" hold both. With cfg.pixel 0, the CNN's result as it is."""
+    "pixel" hold both. With cfg.pixel 0, the CNN's result as it is. A result with a pixel critic already gets a new one
+    (its CNN part kept)."""
     if not cfg.pixel:
         return cnn
     from evaluation.pixel_critic import pixel_critic_folds
+
+    if "pixel" in cnn:  # a result that has a pixel critic already (an older one): the CNN's part, that one replaced
+        cnn = {k: v for k, v in cnn.items() if k not in ("judge", "cnn", "pixel")} | cnn["cnn"]
 
     pixel = pixel_critic_folds(fake_u8, real_u8, halves, cfg.seed, cfg.pixel, cfg.pixel_iter)
     judge = "pixel" if pixel["score"] > cnn["score"] else "cnn"
