@@ -38,7 +38,8 @@ def row(name: str, results: list[dict], extra: dict | None = None) -> dict:
     """A table row from one c2st result per seed: the score per seed, and each critic's (the CNN's and the pixel
     statistics') where both judged."""
     scores = [r["score"] for r in results]
-    critics = {"cnn_scores": [r["cnn"]["score"] for r in results], "pixel_scores": [r["pixel"]["score"] for r in results],
+    critics = {"cnn_scores": [r["cnn"]["score"] for r in results],
+               "pixel_scores": [r["pixel"]["score"] for r in results],
                "pixel_feature_set": results[0]["pixel"]["feature_set"]} if all("pixel" in r for r in results) else {}
     return {"set": name, "scores": scores, "mean": float(np.mean(scores)),
             "spread": float(np.max(scores) - np.min(scores)), **critics, **(extra or {})}
@@ -176,8 +177,8 @@ def main() -> int:
     p.add_argument("--merge", action="store_true",
                    help="put this run's rows into the full table (quality.json/md), replacing rows of the same set")
     p.add_argument("--add-pixel", action="store_true",
-                   help="add the pixel-statistics critic to the full table's stored checkpoint rows that lack it or have "
-                        "an older set of its features (about a minute a score; "
+                   help="add the pixel-statistics critic to the full table's stored checkpoint rows that lack it or "
+                        "have an older set of its features (about a minute a score; "
                         "no CNN trained again) and rewrite the checkpoints' reports")
     p.add_argument("--critic", default="base", help="a critic of bench/critic_study.py (default base: C2STConfig(), "
                    "the shipped one); another writes quality-critic-NAME.md and leaves the checkpoints' reports alone")

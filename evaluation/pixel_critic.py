@@ -69,7 +69,8 @@ def pixel_features(images: np.ndarray, resolution: int = 1) -> np.ndarray:
         out.append(_histograms(grain[..., c].reshape(n, -1), 40 * resolution, -20, 20))
     # the grain's local energy (5x5 mean of its square, over colour), and the grain in the flattest tenth of each
     # image: a faint noise lifts the floor of both, which the whole image's histograms dilute in the faces' edges
-    local = _box_mean((grain * grain).sum(-1), 5)
+    grain_energy = (grain * grain).sum(-1)
+    local = _box_mean(grain_energy, 5)
     out.append(_histograms(np.log(local.reshape(n, -1) + 1e-3), 32 * resolution, np.log(1e-3), np.log(1e3)))
     flat = local <= np.quantile(local.reshape(n, -1), FLAT_FRACTION, axis=1)[:, None, None]
     for c in range(3):
@@ -80,7 +81,7 @@ def pixel_features(images: np.ndarray, resolution: int = 1) -> np.ndarray:
     dx, dy = padded[:, 1:-1, 2:] - padded[:, 1:-1, :-2], padded[:, 2:, 1:-1] - padded[:, :-2, 1:-1]
     gradient = ((dx * dx + dy * dy) / 4).sum(-1)  # central differences, over colour
     steep = gradient >= np.quantile(gradient.reshape(n, -1), 1 - FLAT_FRACTION, axis=1)[:, None, None]
-    ratio = np.where(steep, np.log(((grain * grain).sum(-1) + 1e-3) / (gradient + 1e-3)), 1e6).reshape(n, -1)
+    ratio = np.where(steep, np.log((grain_energy + 1e-3) / (gradient + 1e-3)), 1e6).reshape(n, -1)
     out.append(_histograms(ratio, 32 * resolution, -8, 2, clip=False) / FLAT_FRACTION)
     energy = np.abs(grain).mean(-1)
     p = 8 * resolution  # the grain's energy at each position in the (JPEG) block
