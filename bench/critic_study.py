@@ -138,7 +138,7 @@ def generated(name: str, n: int, folder: str = paths.CHECKPOINTS) -> np.ndarray:
 
 
 NOTES_MARKER = "<!-- notes: kept when the table is rewritten -->"
-ALL_SETS = ["stylegan-64", "anime-64", "real vs real", "blur σ 0.5 px", "box-resized", "blur σ 0.25 px",
+ALL_SETS = ["stylegan-64", "anime-64", "anime-64-fast", "real vs real", "blur σ 0.5 px", "box-resized", "blur σ 0.25 px",
             "noise σ 4/255", "JPEG q75", "colour shift +4 R −4 B"]
 
 

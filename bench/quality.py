@@ -132,8 +132,8 @@ def add_pixel(args, held: np.ndarray) -> list[dict]:
     older set of features gets it anew."""
     import torch
 
-    from evaluation.pixel_critic import FEATURE_SET, pixel_critic_folds
-    from evaluation.two_sample import prepare
+    from evaluation.pixel_critic import FEATURE_SET
+    from evaluation.two_sample import prepare, with_pixel_critic
 
     with open(os.path.join(args.out, "quality.json")) as f:
         table = json.load(f)
@@ -145,9 +145,8 @@ def add_pixel(args, held: np.ndarray) -> list[dict]:
         model, results = registry.model(r["checkpoint"]), []
         for s, cnn in enumerate(r.get("cnn_scores", r["scores"])):  # an older pixel critic's scores: replaced
             images = cached_images(model, r["checkpoint"], table["n_per_set"], 100_000 * s)
-            pixel = pixel_critic_folds(*prepare(images, held, torch.Generator().manual_seed(s)), s, cfg.pixel,
-                                       cfg.pixel_iter)
-            results.append({"score": max(cnn, pixel["score"]), "cnn": {"score": cnn}, "pixel": pixel})
+            results.append(with_pixel_critic({"score": cnn}, *prepare(images, held, torch.Generator().manual_seed(s)),
+                                             dataclasses.replace(cfg, seed=s)))
         extra = {k: r[k] for k in ("checkpoint", "steps_trained", "split") if k in r}
         rows.append(row(r["set"], results, extra))
         print(f"{r['set']}: {rows[-1]['mean']:.3f} (CNN {np.mean(r['scores']):.3f}, pixel statistics "

@@ -329,14 +329,20 @@ def with_pixel_critic(cnn: dict, fake_u8: np.ndarray, real_u8: np.ndarray, halve
         return cnn
     from evaluation.pixel_critic import pixel_critic_folds
 
-    if "pixel" in cnn:  # a result that has a pixel critic already (an older one): the CNN's part, that one replaced
-        cnn = {k: v for k, v in cnn.items() if k not in ("judge", "cnn", "pixel")} | cnn["cnn"]
-
+    cnn = cnn_part(cnn)  # a result that has a pixel critic already (an older one): that one replaced
     pixel = pixel_critic_folds(fake_u8, real_u8, halves, cfg.seed, cfg.pixel, cfg.pixel_iter)
     judge = "pixel" if pixel["score"] > cnn["score"] else "cnn"
     best = pixel if judge == "pixel" else cnn
-    return cnn | {"score": best["score"], "folds": best["folds"], "judge": judge, "config": asdict(cfg),
-                  "cnn": {"score": cnn["score"], "folds": cnn["folds"]}, "pixel": pixel}
+    # a CNN score stored without its folds (bench/quality.py's rows keep the scores only) stays without them
+    return cnn | {"score": best["score"], "folds": best.get("folds"), "judge": judge, "config": asdict(cfg),
+                  "cnn": {"score": cnn["score"], "folds": cnn.get("folds")}, "pixel": pixel}
+
+
+def cnn_part(result: dict) -> dict:
+    """The CNN critic's own result out of one that has the pixel-statistics critic beside it (as it is otherwise)."""
+    if "pixel" not in result:
+        return result
+    return {k: v for k, v in result.items() if k not in ("judge", "cnn", "pixel")} | result["cnn"]
 
 
 def c2st_cached(generated: np.ndarray, real: np.ndarray, config: C2STConfig | None = None,
@@ -372,14 +378,17 @@ def c2st_cached(generated: np.ndarray, real: np.ndarray, config: C2STConfig | No
         import time
 
         t0 = time.perf_counter()
-        out = c2st(generated, real, cnn_cfg, with_saliency=with_saliency) | {"seconds": 0.0}
-        out["seconds"] = time.perf_counter() - t0
+        full = c2st(generated, real, cfg, with_saliency=with_saliency)  # both critics on one standardised copy
+        out = cnn_part(full) | {"config": asdict(cnn_cfg), "seconds": time.perf_counter() - t0}
         os.makedirs(os.path.dirname(path), exist_ok=True)
         with open(path + ".tmp", "w") as f:  # written whole, then moved: a stopped run leaves no half file
             json.dump(out | ({"saliency": out["saliency"].tolist()} if with_saliency else {}), f)
         os.replace(path + ".tmp", path)
-    if "saliency" in out:
+        return full | {"seconds": out["seconds"]}
+    if with_saliency:
         out["saliency"] = np.asarray(out["saliency"], dtype=np.float32)
+    else:  # stored by a call that asked for it (bench/diagnose.py): not part of a plain score's result
+        out.pop("saliency", None)
     if not cfg.pixel:
         return out
     fake_u8, real_u8, halves = prepare(generated, real, torch.Generator().manual_seed(cfg.seed))

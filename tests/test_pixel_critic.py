@@ -1,6 +1,7 @@
 """The pixel-statistics critic: known features, a faint colour cast found in every fold, and the two-sample score
 as the better of it and the CNN on the same halves."""
 import dataclasses
+import json
 
 import numpy as np
 import pytest
@@ -106,7 +107,9 @@ def test_a_cached_cnn_score_gains_the_pixel_critic_on_the_halves_it_was_scored_o
     cached = c2st_cached(a, b, cfg, cache_dir=str(tmp_path))
     again = c2st_cached(a, b, cfg, cache_dir=str(tmp_path))  # the CNN from the file, the pixel critic anew
     direct = c2st(a, b, cfg)
-    assert len(list(tmp_path.iterdir())) == 1
+    (stored,) = tmp_path.iterdir()  # the file holds the CNN's part only: the pixel critic is added on each call
+    on_disk = json.loads(stored.read_text())
+    assert "pixel" not in on_disk and on_disk["config"]["pixel"] == 0 and on_disk["score"] == direct["cnn"]["score"]
     for out in (cached, again):
         assert out["score"] == direct["score"] and out["pixel"] == direct["pixel"] and out["cnn"] == direct["cnn"]
     # the study gives a cell stored before the pixel critic existed the same critic beside it

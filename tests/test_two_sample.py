@@ -433,6 +433,8 @@ def test_a_cached_score_keeps_its_saliency_map_and_one_stored_without_it_is_reco
     assert fresh["score"] == plain["score"] and fresh["saliency"].shape == (64, 64)
     again = c2st_cached(a, b, cfg, cache_dir=str(tmp_path), with_saliency=True)  # now from the file
     assert again["seconds"] == fresh["seconds"] and np.allclose(again["saliency"], fresh["saliency"])
+    # a plain call on a score stored with its map gets the score alone (bench/critic_study.py writes it as JSON)
+    assert "saliency" not in c2st_cached(a, b, cfg, cache_dir=str(tmp_path))
     assert [p.name for p in tmp_path.iterdir() if p.suffix != ".json"] == []  # no half-written file left
 
 
